@@ -1,0 +1,28 @@
+# The two commands a new user needs (README): `make demo` and `make test`.
+.PHONY: venv data demo test lint bench clean
+
+VENV := .venv
+BIN := $(VENV)/bin
+OUT ?= out
+SAMPLES := .cache/samples
+
+venv:
+	@bash scripts/bootstrap.sh
+
+data: venv
+	@$(BIN)/python scripts/fetch_samples.py --cache $(SAMPLES)
+
+demo: data
+	@bash scripts/demo.sh $(SAMPLES) $(OUT)
+
+test: data
+	@$(BIN)/python -m pytest -q
+
+lint: venv
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: venv
+	@$(BIN)/python benchmarks/metrics_bootstrap.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,132 @@
+"""Disparities between groups: one definition each, over arrays of group rates.
+
+All functions take group rates shaped ``(..., groups)`` — one slice's groups on the last axis,
+optionally a stack of bootstrap resamples in front — and return one value per leading index, so
+the point estimate and every resample go through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["SUMMARIES", "Summary", "four_fifths_verdict", "ratio_band_verdict"]
+
+Array = NDArray[np.float64]
+
+
+def _range(x: Array) -> Array:
+    with np.errstate(all="ignore"):
+        return np.nanmax(x, axis=-1) - np.nanmin(x, axis=-1)
+
+
+def _min_over_max(x: Array) -> Array:
+    with np.errstate(all="ignore"):
+        hi = np.nanmax(x, axis=-1)
+        return np.where(hi > 0, np.nanmin(x, axis=-1) / np.where(hi > 0, hi, 1.0), np.nan)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A disparity across all groups of one slice.
+
+    Attributes
+    ----------
+    name
+        Key used in result documents and policies.
+    rates
+        The rates (see :data:`audit.metrics.RATES`) it reads.
+    compute
+        Function of those rates, each shaped ``(..., groups)``.
+    fairlearn
+        Equivalent fairlearn function, the oracle in tests.
+    definition
+        Formula, meaning and source.
+    """
+
+    name: str
+    rates: tuple[str, ...]
+    compute: Callable[..., Array]
+    fairlearn: str
+    definition: str
+
+
+def _eod(tpr: Array, fpr: Array) -> Array:
+    return np.fmax(_range(tpr), _range(fpr))
+
+
+def _eor(tpr: Array, fpr: Array) -> Array:
+    return np.fmin(_min_over_max(tpr), _min_over_max(fpr))
+
+
+SUMMARIES: dict[str, Summary] = {
+    s.name: s
+    for s in (
+        Summary(
+            "demographic_parity_difference", ("selection_rate",), _range,
+            "demographic_parity_difference",
+            "max_g SR_g - min_g SR_g. Statistical parity (Dwork et al. 2012, 'Fairness through "
+            "awareness'); fairlearn demographic_parity_difference.",
+        ),
+        Summary(
+            "demographic_parity_ratio", ("selection_rate",), _min_over_max,
+            "demographic_parity_ratio",
+            "min_g SR_g / max_g SR_g: the four-fifths impact ratio; below 0.8 is evidence of "
+            "adverse impact under the US Uniform Guidelines, 29 CFR 1607.4(D).",
+        ),
+        Summary(
+            "equalized_odds_difference", ("tpr", "fpr"), _eod, "equalized_odds_difference",
+            "max(max_g TPR_g - min_g TPR_g, max_g FPR_g - min_g FPR_g). Equalized odds "
+            "(Hardt, Price & Srebro 2016); fairlearn equalized_odds_difference.",
+        ),
+        Summary(
+            "equalized_odds_ratio", ("tpr", "fpr"), _eor, "equalized_odds_ratio",
+            "min(min_g TPR_g / max_g TPR_g, min_g FPR_g / max_g FPR_g); fairlearn "
+            "equalized_odds_ratio.",
+        ),
+        Summary(
+            "equal_opportunity_difference", ("tpr",), _range, "equal_opportunity_difference",
+            "max_g TPR_g - min_g TPR_g. Equality of opportunity (Hardt, Price & Srebro 2016).",
+        ),
+        Summary(
+            "fpr_difference", ("fpr",), _range, "false_positive_rate_difference",
+            "max_g FPR_g - min_g FPR_g: the spread in how often acceptable content is wrongly "
+            "flagged (people wrongly penalised).",
+        ),
+        Summary(
+            "fnr_difference", ("fnr",), _range, "false_negative_rate_difference",
+            "max_g FNR_g - min_g FNR_g: the spread in how often violating content is missed.",
+        ),
+    )
+}
+
+#: Impact-ratio threshold of the four-fifths rule, 29 CFR 1607.4(D).
+FOUR_FIFTHS = 0.8
+
+
+def four_fifths_verdict(impact_ratio: float | None, sufficient: bool) -> str:
+    """``pass``/``fail`` of the four-fifths rule for one group (29 CFR 1607.4(D)).
+
+    The impact ratio is the group's selection rate divided by the highest selection rate among
+    groups with sufficient evidence.
+    """
+    if not sufficient or impact_ratio is None:
+        return "insufficient_evidence"
+    return "pass" if impact_ratio >= FOUR_FIFTHS else "fail"
+
+
+def ratio_band_verdict(ratio: float | None, band: tuple[float, float], sufficient: bool) -> str:
+    """Whether a group-to-reference ratio lies in the fairness band.
+
+    The default band ``[0.8, 1.25]`` is Aequitas' ``tau = 0.8`` rule (Saleiro et al. 2018,
+    "Aequitas: A Bias and Fairness Audit Toolkit"): a disparity is fair when
+    ``tau <= ratio <= 1 / tau``.
+    """
+    if not sufficient:
+        return "insufficient_evidence"
+    if ratio is None:
+        return "undefined"
+    return "within_band" if band[0] <= ratio <= band[1] else "outside_band"
