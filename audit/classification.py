@@ -87,14 +87,19 @@ def score(
 ) -> Scored:
     """Run the model (or read the score/decision columns) and apply the threshold."""
     if model is not None:
-        scores = score_dataframe(model, data.frame, batch_size=options.batch_size,
-                                 progress=progress)
+        scores = score_dataframe(
+            model, data.frame, batch_size=options.batch_size, progress=progress
+        )
         identity = dict(model.identity)
     elif data.scores is not None:
         scores, identity = data.scores, {"kind": "column", "column": "score"}
     elif data.decisions is not None:
-        return Scored(None, data.decisions, {"kind": "column", "column": "decision"},
-                      "decisions given in the data")
+        return Scored(
+            None,
+            data.decisions,
+            {"kind": "column", "column": "decision"},
+            "decisions given in the data",
+        )
     else:
         raise ConfigError("give the model's scores (--score), decisions (--decision) or --model")
     if data.decisions is not None:
@@ -120,11 +125,15 @@ def _attributes(data: LabelledSet) -> pd.DataFrame:
 
 
 def _sweep(
-    y: NDArray[np.integer], scores: NDArray[np.float64], data: LabelledSet,
+    y: NDArray[np.integer],
+    scores: NDArray[np.float64],
+    data: LabelledSet,
     options: ClassificationOptions,
 ) -> dict[str, Any]:
     partition = Partition(_attributes(data))
-    counts = {t: partition.confusion_counts(y, (scores >= t).astype(np.int8)) for t in options.sweep}
+    counts = {
+        t: partition.confusion_counts(y, (scores >= t).astype(np.int8)) for t in options.sweep
+    }
     series = []
     for cols in slices_for(data):
         if len(cols) > 1:
@@ -157,7 +166,10 @@ def _load_metric(spec: str) -> Callable[..., float]:
 
 
 def _custom_metrics(
-    y: NDArray[np.integer], d: NDArray[np.integer], data: LabelledSet, options: ClassificationOptions,
+    y: NDArray[np.integer],
+    d: NDArray[np.integer],
+    data: LabelledSet,
+    options: ClassificationOptions,
 ) -> list[dict[str, Any]]:
     if not options.custom_metrics:
         return []
@@ -166,19 +178,25 @@ def _custom_metrics(
     metrics = {name: _load_metric(spec) for name, spec in options.custom_metrics.items()}
     out = []
     for cols in slices_for(data):
-        mf = MetricFrame(metrics=metrics, y_true=y, y_pred=d,
-                         sensitive_features=data.frame[list(cols)].astype(str))
+        mf = MetricFrame(
+            metrics=metrics,
+            y_true=y,
+            y_pred=d,
+            sensitive_features=data.frame[list(cols)].astype(str),
+        )
         by_group = mf.by_group
         sizes = data.frame.groupby(list(cols)).size()
         for key, row in by_group.iterrows():
             k = key if isinstance(key, tuple) else (key,)
             if sizes.get(key if len(cols) > 1 else k[0], 0) < options.engine.min_group_size:
                 continue
-            out.append({
-                "attribute": cols[0] if len(cols) == 1 else list(cols),
-                "group": k[0] if len(cols) == 1 else list(k),
-                "metrics": {name: _float(row[name]) for name in metrics},
-            })
+            out.append(
+                {
+                    "attribute": cols[0] if len(cols) == 1 else list(cols),
+                    "group": k[0] if len(cols) == 1 else list(k),
+                    "metrics": {name: _float(row[name]) for name in metrics},
+                }
+            )
     return out
 
 
@@ -191,7 +209,10 @@ def _float(x: Any) -> float | None:
 
 
 def _explanations(
-    y: NDArray[np.integer], d: NDArray[np.integer], data: LabelledSet, report: dict[str, Any],
+    y: NDArray[np.integer],
+    d: NDArray[np.integer],
+    data: LabelledSet,
+    report: dict[str, Any],
 ) -> dict[str, Any]:
     from audit.metrics._aif360 import explain_disparities, inequality_indices
 
@@ -202,15 +223,22 @@ def _explanations(
         codes[col], labels[col] = c.astype(np.int64), [str(x) for x in u]
     sentences = []
     for col in data.group_columns:
-        shown = [g for g in report["groups"]
-                 if g["attribute"] == col and g["verdicts"]["evidence"] == "sufficient"]
-        refs = {r["reference"] for r in report["disparities"]
-                if r["attribute"] == col and r["metric"] == "selection_rate"}
+        shown = [
+            g
+            for g in report["groups"]
+            if g["attribute"] == col and g["verdicts"]["evidence"] == "sufficient"
+        ]
+        refs = {
+            r["reference"]
+            for r in report["disparities"]
+            if r["attribute"] == col and r["metric"] == "selection_rate"
+        }
         if not shown or len(refs) != 1:
             continue
         ref = labels[col].index(refs.pop())
-        compared = [labels[col].index(g["group"]) for g in shown
-                    if labels[col].index(g["group"]) != ref]
+        compared = [
+            labels[col].index(g["group"]) for g in shown if labels[col].index(g["group"]) != ref
+        ]
         sentences += explain_disparities(y, d, col, codes[col], labels[col], ref, compared)
     return {"indices": inequality_indices(y, d, codes), "sentences": sentences}
 

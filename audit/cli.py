@@ -38,15 +38,30 @@ def _unit_float(value: str) -> float:
 
 def _add_classifier_flags(p: argparse.ArgumentParser) -> None:
     data = p.add_argument_group("test set")
-    data.add_argument("--data", required=True, metavar="FILE",
-                      help="labelled test set: .csv, .tsv, .parquet or .jsonl")
+    data.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE",
+        help="labelled test set: .csv, .tsv, .parquet or .jsonl",
+    )
     data.add_argument("--label", required=True, metavar="COL", help="ground-truth column (0/1)")
-    data.add_argument("--positive-label", metavar="VALUE",
-                      help="label value meaning positive, when labels are not 0/1")
-    data.add_argument("--groups", required=True, type=_csv, metavar="COL[,COL...]",
-                      help="sensitive-attribute columns; several give intersections too")
-    data.add_argument("--groups-file", metavar="FILE",
-                      help="separate file holding --id and the --groups columns, joined on --id")
+    data.add_argument(
+        "--positive-label",
+        metavar="VALUE",
+        help="label value meaning positive, when labels are not 0/1",
+    )
+    data.add_argument(
+        "--groups",
+        required=True,
+        type=_csv,
+        metavar="COL[,COL...]",
+        help="sensitive-attribute columns; several give intersections too",
+    )
+    data.add_argument(
+        "--groups-file",
+        metavar="FILE",
+        help="separate file holding --id and the --groups columns, joined on --id",
+    )
     data.add_argument("--id", dest="id_column", metavar="COL", help="unique row id column")
     data.add_argument("--language", metavar="COL", help="language column (per-language rates)")
     data.add_argument("--text", metavar="COL", help="text column passed to a text model")
@@ -55,35 +70,81 @@ def _add_classifier_flags(p: argparse.ArgumentParser) -> None:
     src = model.add_mutually_exclusive_group(required=True)
     src.add_argument("--score", metavar="COL", help="column of scores in [0, 1]")
     src.add_argument("--decision", metavar="COL", help="column of 0/1 decisions")
-    src.add_argument("--model", metavar="SPEC",
-                     help="package.module:function, model.skops, model.pkl (needs "
-                          "--trust-pickle) or http(s)://endpoint")
-    model.add_argument("--threshold", type=_unit_float, default=0.5, metavar="X",
-                       help="positive when score >= X (default 0.5)")
-    model.add_argument("--trust-pickle", action="store_true",
-                       help="allow loading a pickle/joblib model (this runs code from the file)")
-    model.add_argument("--trust-type", action="append", default=[], metavar="NAME",
-                       help="type a .skops file may load although skops does not trust it")
+    src.add_argument(
+        "--model",
+        metavar="SPEC",
+        help="package.module:function, model.skops, model.pkl (needs "
+        "--trust-pickle) or http(s)://endpoint",
+    )
+    model.add_argument(
+        "--threshold",
+        type=_unit_float,
+        default=0.5,
+        metavar="X",
+        help="positive when score >= X (default 0.5)",
+    )
+    model.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow loading a pickle/joblib model (this runs code from the file)",
+    )
+    model.add_argument(
+        "--trust-type",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="type a .skops file may load although skops does not trust it",
+    )
     model.add_argument("--batch-size", type=int, default=1024, metavar="N")
 
     stats = p.add_argument_group("statistics")
-    stats.add_argument("--reference", default="largest", metavar="REF",
-                       help="reference group: largest (default), best, or ATTR=VALUE[,ATTR=VALUE]")
-    stats.add_argument("--resamples", type=int, default=1000, metavar="N",
-                       help="bootstrap resamples for intervals (default 1000; 0 disables)")
+    stats.add_argument(
+        "--reference",
+        default="largest",
+        metavar="REF",
+        help="reference group: largest (default), best, or ATTR=VALUE[,ATTR=VALUE]",
+    )
+    stats.add_argument(
+        "--resamples",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples for intervals (default 1000; 0 disables)",
+    )
     stats.add_argument("--ci-level", type=_unit_float, default=0.95, metavar="L")
     stats.add_argument("--seed", type=int, default=0)
-    stats.add_argument("--min-positives", type=int, default=30, metavar="N",
-                       help="fewer label positives in a group -> insufficient_evidence (30)")
-    stats.add_argument("--min-negatives", type=int, default=30, metavar="N",
-                       help="fewer label negatives in a group -> insufficient_evidence (30)")
-    stats.add_argument("--min-group-size", type=int, default=10, metavar="N",
-                       help="groups with fewer rows are suppressed from the output (10)")
-    stats.add_argument("--metric", action="append", default=[], metavar="NAME=MODULE:FUNC",
-                       help="extra per-group metric f(y_true, y_pred), e.g. "
-                            "f1=sklearn.metrics:f1_score (computed with fairlearn)")
-    stats.add_argument("--no-explain", action="store_true",
-                       help="skip AIF360's inequality indices and sentences")
+    stats.add_argument(
+        "--min-positives",
+        type=int,
+        default=30,
+        metavar="N",
+        help="fewer label positives in a group -> insufficient_evidence (30)",
+    )
+    stats.add_argument(
+        "--min-negatives",
+        type=int,
+        default=30,
+        metavar="N",
+        help="fewer label negatives in a group -> insufficient_evidence (30)",
+    )
+    stats.add_argument(
+        "--min-group-size",
+        type=int,
+        default=10,
+        metavar="N",
+        help="groups with fewer rows are suppressed from the output (10)",
+    )
+    stats.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAME=MODULE:FUNC",
+        help="extra per-group metric f(y_true, y_pred), e.g. "
+        "f1=sklearn.metrics:f1_score (computed with fairlearn)",
+    )
+    stats.add_argument(
+        "--no-explain", action="store_true", help="skip AIF360's inequality indices and sentences"
+    )
     p.add_argument("--out", metavar="FILE", help="result JSON (default out/<command>.json)")
     p.add_argument("--quiet", action="store_true", help="print only where the result went")
 
@@ -94,24 +155,30 @@ def _parser() -> argparse.ArgumentParser:
         description="Audit a social platform's ML systems for bias and privacy.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    c = sub.add_parser("classification", help="per-group error rates of any binary classifier",
-                       description="Audit a binary classifier: per-group and intersectional "
-                                   "error rates with intervals, disparities and verdicts.")
+    c = sub.add_parser(
+        "classification",
+        help="per-group error rates of any binary classifier",
+        description="Audit a binary classifier: per-group and intersectional "
+        "error rates with intervals, disparities and verdicts.",
+    )
     _add_classifier_flags(c)
-    m = sub.add_parser("moderation", help="classification audit plus bias AUCs, per-language "
-                                          "rates and identity-swap tests",
-                       description="Audit a moderation model: everything the classification "
-                                   "audit reports, plus subgroup/BPSN/BNSP AUCs, per-language "
-                                   "rates and identity-swap template tests.")
+    m = sub.add_parser(
+        "moderation",
+        help="classification audit plus bias AUCs, per-language rates and identity-swap tests",
+        description="Audit a moderation model: everything the classification "
+        "audit reports, plus subgroup/BPSN/BNSP AUCs, per-language "
+        "rates and identity-swap template tests.",
+    )
     _add_classifier_flags(m)
     t = m.add_argument_group("identity-swap tests")
-    t.add_argument("--templates", metavar="FILE", help="file with a 'template' column "
-                                                       "containing {identity}")
+    t.add_argument(
+        "--templates", metavar="FILE", help="file with a 'template' column containing {identity}"
+    )
     t.add_argument("--identities", metavar="FILE", help="file with 'term' and 'axis' columns")
     return p
 
 
-def _reference(value: str) -> Any:
+def _reference(value: str) -> str | dict[str, str]:
     if value in ("largest", "best"):
         return value
     pairs = {}
@@ -147,55 +214,56 @@ def _progress(console: Console, quiet: bool) -> tuple[Callable[[int, int], None]
     return update, bar
 
 
+def _spec_from_flags(args: argparse.Namespace) -> Any:
+    from pydantic import ValidationError
+
+    from audit.runner import AuditSpec, format_validation_error
+
+    fields = {
+        "kind": args.command,
+        "data": args.data,
+        "label": args.label,
+        "positive_label": args.positive_label,
+        "groups": args.groups,
+        "groups_file": args.groups_file,
+        "id": args.id_column,
+        "language": args.language,
+        "text": args.text,
+        "score": args.score,
+        "decision": args.decision,
+        "model": args.model,
+        "threshold": args.threshold,
+        "trust_pickle": args.trust_pickle,
+        "trust_types": args.trust_type,
+        "batch_size": args.batch_size,
+        "reference": _reference(args.reference),
+        "resamples": args.resamples,
+        "ci_level": args.ci_level,
+        "seed": args.seed,
+        "min_positives": args.min_positives,
+        "min_negatives": args.min_negatives,
+        "min_group_size": args.min_group_size,
+        "metrics": _metrics(args.metric),
+        "explain": not args.no_explain,
+        "templates": getattr(args, "templates", None),
+        "identities": getattr(args, "identities", None),
+        "out": args.out,
+    }
+    try:
+        return AuditSpec(**fields)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, "options").replace("_", "-")) from None
+
+
 def _run_classifier(args: argparse.Namespace, console: Console) -> int:
-    from audit.classification import ClassificationOptions
-    from audit.data import load_labelled_set
-    from audit.metrics import BootstrapSettings, EngineSettings
     from audit.results import write_result
+    from audit.runner import run_audit
 
-    for flag in ("resamples", "min_positives", "min_negatives", "min_group_size", "batch_size"):
-        if getattr(args, flag) < 0 or (flag == "batch_size" and args.batch_size == 0):
-            raise ConfigError(f"--{flag.replace('_', '-')} must be a positive number")
-    data = load_labelled_set(
-        args.data, label=args.label, groups=args.groups, score=args.score,
-        decision=args.decision, id_column=args.id_column, groups_file=args.groups_file,
-        language=args.language, text=args.text, positive_label=args.positive_label,
-    )
-    options = ClassificationOptions(
-        threshold=args.threshold,
-        engine=EngineSettings(
-            reference=_reference(args.reference),
-            min_positives=args.min_positives,
-            min_negatives=args.min_negatives,
-            min_group_size=args.min_group_size,
-            bootstrap=BootstrapSettings(args.resamples, args.ci_level, args.seed),
-        ),
-        custom_metrics=_metrics(args.metric),
-        explain=not args.no_explain,
-        batch_size=args.batch_size,
-    )
-    model = None
-    if args.model:
-        from audit.models import load_model
-
-        model = load_model(args.model, text_column=args.text, trust_pickle=args.trust_pickle,
-                           trusted_types=tuple(args.trust_type))
+    spec = _spec_from_flags(args)
     update, bar = _progress(console, args.quiet)
-    with bar if bar is not None else _null():
-        if args.command == "moderation":
-            from audit.moderation import load_identity_templates, moderation_audit
-
-            suite = None
-            if args.templates or args.identities:
-                if not (args.templates and args.identities):
-                    raise ConfigError("--templates and --identities go together")
-                suite = load_identity_templates(args.templates, args.identities)
-            doc = moderation_audit(data, model, options, templates=suite, progress=update)
-        else:
-            from audit.classification import classification_audit
-
-            doc = classification_audit(data, model, options, progress=update)
-    out = write_result(doc, args.out or Path("out") / f"{args.command}.json")
+    with bar if bar is not None else _NoProgress():
+        doc = run_audit(spec, update)
+    out = write_result(doc, spec.out or Path("out") / f"{spec.kind}.json")
     if not args.quiet:
         from audit.console import print_result
 
@@ -204,7 +272,7 @@ def _run_classifier(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-class _null:
+class _NoProgress:
     def __enter__(self) -> None:
         return None
 
@@ -229,9 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AuditError as exc:
         from rich.markup import escape
 
-        Console(stderr=True).print(f"[red]socialaudit: error:[/red] {escape(str(exc))}",
-                                   highlight=False,
-                                   markup=True, soft_wrap=True)
+        Console(stderr=True).print(
+            f"[red]socialaudit: error:[/red] {escape(str(exc))}",
+            highlight=False,
+            markup=True,
+            soft_wrap=True,
+        )
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130

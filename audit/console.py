@@ -28,8 +28,10 @@ def _name(x: Any) -> str:
 def print_result(doc: dict[str, Any], console: Console) -> None:
     """Print the per-group table, summaries and audit-specific sections of a result."""
     level = doc["settings"]["ci"]["level"]
-    console.print(f"[bold]{doc['kind']} audit[/bold] — decision: {doc['settings']['decision_rule']}"
-                  f"; {level:.0%} intervals; overall n = {doc['overall']['n']}")
+    console.print(
+        f"[bold]{doc['kind']} audit[/bold] — decision: {doc['settings']['decision_rule']}"
+        f"; {level:.0%} intervals; overall n = {doc['overall']['n']}"
+    )
     for attr in doc["settings"]["slices"]:
         key = attr[0] if len(attr) == 1 else attr
         rows = [g for g in doc["groups"] if g["attribute"] == key]
@@ -44,20 +46,32 @@ def print_result(doc: dict[str, Any], console: Console) -> None:
         t.add_column("verdict")
         for g in rows:
             v = g["verdicts"]
-            verdict = (v["evidence"] if v["evidence"] != "sufficient"
-                       else f"four-fifths: {v['four_fifths']}")
-            t.add_row(_name(g["group"]), str(g["n"]), *(_fmt(g["metrics"][m]) for m in _SHOWN),
-                      _fmt(g["impact_ratio"]), verdict)
+            verdict = (
+                v["evidence"]
+                if v["evidence"] != "sufficient"
+                else f"four-fifths: {v['four_fifths']}"
+            )
+            t.add_row(
+                _name(g["group"]),
+                str(g["n"]),
+                *(_fmt(g["metrics"][m]) for m in _SHOWN),
+                _fmt(g["impact_ratio"]),
+                verdict,
+            )
         console.print(t)
         for s in doc["summary"]:
             if s["attribute"] == key and s["metric"] in (
-                "equalized_odds_difference", "demographic_parity_ratio"
+                "equalized_odds_difference",
+                "demographic_parity_ratio",
             ):
-                console.print(f"  {s['metric'].replace('_', ' ')}: {_fmt(s)}"
-                              f" over {len(s['groups_included'])} groups with enough evidence")
+                console.print(
+                    f"  {s['metric'].replace('_', ' ')}: {_fmt(s)}"
+                    f" over {len(s['groups_included'])} groups with enough evidence"
+                )
     if doc["suppressed_groups"]:
-        names = ", ".join(f"{_name(s['attribute'])}={_name(s['group'])}"
-                          for s in doc["suppressed_groups"])
+        names = ", ".join(
+            f"{_name(s['attribute'])}={_name(s['group'])}" for s in doc["suppressed_groups"]
+        )
         console.print(f"suppressed (fewer than {doc['settings']['min_group_size']} rows): {names}")
     mod = doc.get("moderation", {})
     for block in mod.get("bias_aucs", []):
@@ -65,18 +79,31 @@ def print_result(doc: dict[str, Any], console: Console) -> None:
         for c in ("group", "n", "subgroup AUC", "BPSN AUC", "BNSP AUC"):
             t.add_column(c)
         for g in block["groups"]:
-            t.add_row(str(g["group"]), str(g["n"]), _fmt(g["subgroup_auc"]),
-                      _fmt(g["bpsn_auc"]), _fmt(g["bnsp_auc"]))
+            t.add_row(
+                str(g["group"]),
+                str(g["n"]),
+                _fmt(g["subgroup_auc"]),
+                _fmt(g["bpsn_auc"]),
+                _fmt(g["bnsp_auc"]),
+            )
         console.print(t)
-        console.print(f"  overall AUC {_fmt(block['overall_auc'])}; final bias score "
-                      f"{_fmt(block['final_score'])}")
+        console.print(
+            f"  overall AUC {_fmt(block['overall_auc'])}; final bias score "
+            f"{_fmt(block['final_score'])}"
+        )
     swap = mod.get("identity_swap")
     if swap:
         t = Table(title=f"identity swaps ({swap['templates']} templates)", title_justify="left")
         for c in ("axis", "terms", "mean spread", "max spread", "flip rate", "highest", "lowest"):
             t.add_column(c)
         for a in swap["axes"]:
-            t.add_row(a["axis"], str(a["terms"]), f"{a['mean_spread']:.3f}",
-                      f"{a['max_spread']:.3f}", f"{a['flip_rate']:.1%}", a["highest_term"],
-                      a["lowest_term"])
+            t.add_row(
+                a["axis"],
+                str(a["terms"]),
+                f"{a['mean_spread']:.3f}",
+                f"{a['max_spread']:.3f}",
+                f"{a['flip_rate']:.1%}",
+                a["highest_term"],
+                a["lowest_term"],
+            )
         console.print(t)

@@ -20,8 +20,16 @@ from audit.exceptions import ConfigError, DataError
 
 __all__ = ["LabelledSet", "file_sha256", "load_labelled_set", "read_table"]
 
-_READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+_READERS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
 
 
 def file_sha256(path: str | Path) -> str:
@@ -75,8 +83,9 @@ def read_table(path: str | Path, *, encoding: str = "utf-8") -> pd.DataFrame:
         elif kind == "jsonl":
             df = _read_jsonl(p, name, encoding)
         else:
-            df = pd.read_csv(p, sep="\t" if kind == "tsv" else ",", encoding=encoding,
-                             low_memory=False)
+            df = pd.read_csv(
+                p, sep="\t" if kind == "tsv" else ",", encoding=encoding, low_memory=False
+            )
     except UnicodeDecodeError:
         line = _first_undecodable_line(p, encoding)
         raise DataError(
@@ -153,7 +162,8 @@ def _require(df: pd.DataFrame, column: str, file: str, flag: str) -> None:
     if column not in df.columns:
         cols = ", ".join(map(str, df.columns[:20]))
         raise DataError(
-            f"no column {column!r} (named by {flag}); the file has: {cols}", file=file,
+            f"no column {column!r} (named by {flag}); the file has: {cols}",
+            file=file,
             column=column,
         )
 
@@ -180,9 +190,11 @@ def _binary_labels(s: pd.Series, file: str, column: str, positive: str | None) -
     if bad.any():
         row = _first_bad(bad)
         raise DataError(
-            f"label must be 0 or 1, found {_show(s.iloc[row - 1])}; for text labels name the positive "
-            "value with --positive-label",
-            file=file, column=column, row=row,
+            f"label must be 0 or 1, found {_show(s.iloc[row - 1])}; for text labels name "
+            "the positive value with --positive-label",
+            file=file,
+            column=column,
+            row=row,
         )
     return num.to_numpy(np.int8)
 
@@ -193,15 +205,21 @@ def _scores(s: pd.Series, file: str, column: str) -> np.ndarray:
     if bad.any():
         row = _first_bad(bad)
         raise DataError(
-            f"score must be a number, found {_show(s.iloc[row - 1])}", file=file, column=column, row=row
+            f"score must be a number, found {_show(s.iloc[row - 1])}",
+            file=file,
+            column=column,
+            row=row,
         )
     arr = num.to_numpy(np.float64)
     out = (arr < 0) | (arr > 1) | ~np.isfinite(arr)
     if out.any():
         row = _first_bad(out)
         raise DataError(
-            f"score must lie in [0, 1], found {_show(arr[row - 1])}; rescale scores to probabilities",
-            file=file, column=column, row=row,
+            f"score must lie in [0, 1], found {_show(arr[row - 1])}; "
+            "rescale scores to probabilities",
+            file=file,
+            column=column,
+            row=row,
         )
     return arr
 
@@ -250,8 +268,13 @@ def load_labelled_set(
         raise ConfigError("name at least one sensitive-attribute column with --groups")
 
     _require(df, label, name, "--label")
-    for col, flag in ((score, "--score"), (decision, "--decision"), (id_column, "--id"),
-                      (language, "--language"), (text, "--text")):
+    for col, flag in (
+        (score, "--score"),
+        (decision, "--decision"),
+        (id_column, "--id"),
+        (language, "--language"),
+        (text, "--text"),
+    ):
         if col is not None:
             _require(df, col, name, flag)
 
@@ -261,7 +284,9 @@ def load_labelled_set(
             row = _first_bad(dup)
             raise DataError(
                 f"duplicate id {_show(df[id_column].iloc[row - 1])}; ids must be unique",
-                file=name, column=id_column, row=row,
+                file=name,
+                column=id_column,
+                row=row,
             )
 
     if groups_file is not None:
@@ -276,8 +301,12 @@ def load_labelled_set(
         gdup = gdf[id_column].duplicated()
         if gdup.any():
             row = _first_bad(gdup)
-            raise DataError(f"duplicate id {_show(gdf[id_column].iloc[row - 1])}", file=gname,
-                            column=id_column, row=row)
+            raise DataError(
+                f"duplicate id {_show(gdf[id_column].iloc[row - 1])}",
+                file=gname,
+                column=id_column,
+                row=row,
+            )
         clash = [c for c in groups if c in df.columns]
         df = df.drop(columns=clash)
         key_d = df[id_column].astype(str)
@@ -288,7 +317,9 @@ def load_labelled_set(
             raise DataError(
                 f"id {_show(df[id_column].iloc[row - 1])} has no row in {gname}; every scored row "
                 "needs its groups",
-                file=name, column=id_column, row=row,
+                file=name,
+                column=id_column,
+                row=row,
             )
         attrs = gdf.assign(_key=key_g).set_index("_key")[list(groups)]
         df = df.assign(**{c: key_d.map(attrs[c]).to_numpy() for c in groups})

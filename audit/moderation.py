@@ -43,8 +43,12 @@ PLACEHOLDER = "{identity}"
 class IdentityTemplates:
     """Sentence templates with an ``{identity}`` placeholder and the identity terms to fill in."""
 
-    def __init__(self, templates: Sequence[str], terms: pd.DataFrame,
-                 inputs: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        templates: Sequence[str],
+        terms: pd.DataFrame,
+        inputs: list[dict[str, str]] | None = None,
+    ) -> None:
         self.templates = list(templates)
         self.terms = terms.reset_index(drop=True)
         self.inputs = inputs or []
@@ -58,8 +62,12 @@ def load_identity_templates(templates_file: str, terms_file: str) -> IdentityTem
     texts = t["template"].astype(str).tolist()
     for i, text in enumerate(texts, start=1):
         if PLACEHOLDER not in text:
-            raise DataError(f"template has no {PLACEHOLDER} placeholder: {text!r}",
-                            file=templates_file, column="template", row=i)
+            raise DataError(
+                f"template has no {PLACEHOLDER} placeholder: {text!r}",
+                file=templates_file,
+                column="template",
+                row=i,
+            )
     terms = read_table(terms_file)
     if "term" not in terms.columns:
         raise DataError("no column 'term'", file=terms_file, column="term")
@@ -67,10 +75,16 @@ def load_identity_templates(templates_file: str, terms_file: str) -> IdentityTem
         terms = terms.assign(axis="identity")
     bad = terms["term"].isna()
     if bad.any():
-        raise DataError("empty term", file=terms_file, column="term",
-                        row=int(np.flatnonzero(bad.to_numpy())[0]) + 1)
-    inputs = [{"role": "templates", "path": templates_file, "sha256": file_sha256(templates_file)},
-              {"role": "identity_terms", "path": terms_file, "sha256": file_sha256(terms_file)}]
+        raise DataError(
+            "empty term",
+            file=terms_file,
+            column="term",
+            row=int(np.flatnonzero(bad.to_numpy())[0]) + 1,
+        )
+    inputs = [
+        {"role": "templates", "path": templates_file, "sha256": file_sha256(templates_file)},
+        {"role": "identity_terms", "path": terms_file, "sha256": file_sha256(terms_file)},
+    ]
     return IdentityTemplates(texts, terms[["term", "axis"]].astype(str), inputs)
 
 
@@ -97,9 +111,11 @@ def identity_swap(
     """
     terms = suite.terms
     grid = pd.DataFrame(
-        [(ti, ki, tpl.replace(PLACEHOLDER, term))
-         for ti, tpl in enumerate(suite.templates)
-         for ki, term in enumerate(terms["term"])],
+        [
+            (ti, ki, tpl.replace(PLACEHOLDER, term))
+            for ti, tpl in enumerate(suite.templates)
+            for ki, term in enumerate(terms["term"])
+        ],
         columns=["_template", "_term", text_column],
     )
     s = score_dataframe(model, grid, batch_size=batch_size, progress=progress)
@@ -107,8 +123,12 @@ def identity_swap(
     flagged = scores >= threshold
 
     term_rows = [
-        {"term": terms.at[k, "term"], "axis": terms.at[k, "axis"],
-         "mean_score": float(scores[:, k].mean()), "flag_rate": float(flagged[:, k].mean())}
+        {
+            "term": terms.at[k, "term"],
+            "axis": terms.at[k, "axis"],
+            "mean_score": float(scores[:, k].mean()),
+            "flag_rate": float(flagged[:, k].mean()),
+        }
         for k in range(len(terms))
     ]
     axes, worst = [], []
@@ -117,24 +137,28 @@ def identity_swap(
         spread = sub.max(axis=1) - sub.min(axis=1)
         flips = fl.any(axis=1) & ~fl.all(axis=1)
         means = sub.mean(axis=0)
-        axes.append({
-            "axis": axis,
-            "terms": len(idx),
-            "mean_spread": float(spread.mean()),
-            "max_spread": float(spread.max()),
-            "flip_rate": float(flips.mean()),
-            "highest_term": terms.at[idx[int(means.argmax())], "term"],
-            "lowest_term": terms.at[idx[int(means.argmin())], "term"],
-        })
-        for t in np.argsort(-spread, kind="stable")[:3]:
-            worst.append({
+        axes.append(
+            {
                 "axis": axis,
-                "template": suite.templates[t],
-                "spread": float(spread[t]),
-                "highest_term": terms.at[idx[int(sub[t].argmax())], "term"],
-                "lowest_term": terms.at[idx[int(sub[t].argmin())], "term"],
-                "flip": bool(flips[t]),
-            })
+                "terms": len(idx),
+                "mean_spread": float(spread.mean()),
+                "max_spread": float(spread.max()),
+                "flip_rate": float(flips.mean()),
+                "highest_term": terms.at[idx[int(means.argmax())], "term"],
+                "lowest_term": terms.at[idx[int(means.argmin())], "term"],
+            }
+        )
+        for t in np.argsort(-spread, kind="stable")[:3]:
+            worst.append(
+                {
+                    "axis": axis,
+                    "template": suite.templates[t],
+                    "spread": float(spread[t]),
+                    "highest_term": terms.at[idx[int(sub[t].argmax())], "term"],
+                    "lowest_term": terms.at[idx[int(sub[t].argmin())], "term"],
+                    "flip": bool(flips[t]),
+                }
+            )
     return {
         "templates": len(suite.templates),
         "threshold": threshold,
@@ -184,8 +208,9 @@ def moderation_audit(
             keep = sizes >= options.engine.min_group_size
             remap = np.where(keep, np.cumsum(keep) - 1, -1)
             labels = [str(u) for u, k in zip(uniques, keep, strict=True) if k]
-            res = bias_aucs(data.y_true, scored.scores, remap[codes], labels,
-                            options.engine.bootstrap, rng)
+            res = bias_aucs(
+                data.y_true, scored.scores, remap[codes], labels, options.engine.bootstrap, rng
+            )
             section["bias_aucs"].append({"attribute": col, **res})
     if data.language_column:
         section["language_column"] = data.language_column
@@ -195,7 +220,10 @@ def moderation_audit(
                 "identity-swap templates need a model that scores text: give --model and --text"
             )
         section["identity_swap"] = identity_swap(
-            model, templates, text_column=data.text_column, threshold=options.threshold,
+            model,
+            templates,
+            text_column=data.text_column,
+            threshold=options.threshold,
             batch_size=options.batch_size,
         )
         doc["provenance"]["inputs"] += templates.inputs

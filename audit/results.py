@@ -79,8 +79,10 @@ def _plain(obj: Any) -> Any:
 
 def dumps(document: dict[str, Any]) -> str:
     """Serialise a result document deterministically."""
-    return json.dumps(_plain(document), sort_keys=True, indent=2, ensure_ascii=False,
-                      allow_nan=False) + "\n"
+    return (
+        json.dumps(_plain(document), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+        + "\n"
+    )
 
 
 def write_result(document: dict[str, Any], path: str | Path) -> Path:

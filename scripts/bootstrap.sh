@@ -16,7 +16,7 @@ pick_python() {
 }
 
 stamp=.venv/.socialaudit-installed
-want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml requirements/constraints.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -26,8 +26,10 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[aws,dev]"
-# The sample moderation model: alt-profanity-check ships a trained scikit-learn model.
-# MODERATION_MODEL_PIP_LINE
+pipi() { .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"; }
+pipi -c requirements/constraints.txt -e ".[aws,dev]"
+# The sample moderation model: alt-profanity-check ships a trained scikit-learn model pickled
+# with scikit-learn 1.9.1; --no-deps keeps it from re-pinning scikit-learn.
+pipi --no-deps alt-profanity-check==1.9.1
 echo "$want" > "$stamp"
 echo "installed socialaudit into .venv ($(.venv/bin/python --version))"

@@ -30,8 +30,9 @@ def synthetic(n: int = 4000, seed: int = 7) -> pd.DataFrame:
     y = rng.binomial(1, np.where(group == "c", 0.5, 0.35))
     base = 0.25 + 0.45 * y + np.where(group == "b", 0.12, 0.0)
     score = np.clip(base + rng.normal(0, 0.18, n), 0, 1)
-    return pd.DataFrame({"id": np.arange(n), "label": y, "score": score, "group": group,
-                         "sex": sex})
+    return pd.DataFrame(
+        {"id": np.arange(n), "label": y, "score": score, "group": group, "sex": sex}
+    )
 
 
 @pytest.fixture

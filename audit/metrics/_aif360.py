@@ -38,20 +38,33 @@ def _quiet():
         logging.disable(previous)
 
 
-def _metric(y_true: NDArray[np.integer], y_pred: NDArray[np.integer], codes: NDArray[np.int64],
-            unpriv: int, priv: int) -> Any:
+def _metric(
+    y_true: NDArray[np.integer],
+    y_pred: NDArray[np.integer],
+    codes: NDArray[np.int64],
+    unpriv: int,
+    priv: int,
+) -> Any:
     with _quiet():
         from aif360.datasets import BinaryLabelDataset
         from aif360.metrics import ClassificationMetric
 
         frame = pd.DataFrame({"label": np.asarray(y_true, float), "group": codes.astype(float)})
-        truth = BinaryLabelDataset(df=frame, label_names=["label"],
-                                   protected_attribute_names=["group"],
-                                   favorable_label=1.0, unfavorable_label=0.0)
+        truth = BinaryLabelDataset(
+            df=frame,
+            label_names=["label"],
+            protected_attribute_names=["group"],
+            favorable_label=1.0,
+            unfavorable_label=0.0,
+        )
         pred = truth.copy(deepcopy=True)
         pred.labels = np.asarray(y_pred, float).reshape(-1, 1)
-        return ClassificationMetric(truth, pred, unprivileged_groups=[{"group": unpriv}],
-                                    privileged_groups=[{"group": priv}])
+        return ClassificationMetric(
+            truth,
+            pred,
+            unprivileged_groups=[{"group": unpriv}],
+            privileged_groups=[{"group": priv}],
+        )
 
 
 def inequality_indices(
@@ -76,9 +89,7 @@ def inequality_indices(
                 out["generalized_entropy_index"] = float(m.generalized_entropy_index(alpha=2))
                 out["between_group_theil_index"] = {}
                 first = False
-            out["between_group_theil_index"][attribute] = float(
-                m.between_all_groups_theil_index()
-            )
+            out["between_group_theil_index"][attribute] = float(m.between_all_groups_theil_index())
     out["source"] = "aif360 ClassificationMetric (Speicher et al. 2018); benefit = yhat - y + 1"
     return out
 
@@ -103,13 +114,18 @@ def explain_disparities(
             from aif360.explainers import MetricTextExplainer
 
             ex = MetricTextExplainer(m)
-            for fn in ("disparate_impact", "false_positive_rate_difference",
-                       "false_negative_rate_difference"):
-                out.append({
-                    "attribute": attribute,
-                    "group": labels[g],
-                    "reference": labels[reference],
-                    "metric": fn,
-                    "text": getattr(ex, fn)(),
-                })
+            for fn in (
+                "disparate_impact",
+                "false_positive_rate_difference",
+                "false_negative_rate_difference",
+            ):
+                out.append(
+                    {
+                        "attribute": attribute,
+                        "group": labels[g],
+                        "reference": labels[reference],
+                        "metric": fn,
+                        "text": getattr(ex, fn)(),
+                    }
+                )
     return out

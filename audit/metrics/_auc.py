@@ -44,9 +44,7 @@ class _Scores:
     def __init__(self, scores: NDArray[np.float64]) -> None:
         uniq, inv = np.unique(np.asarray(scores, dtype=np.float64), return_inverse=True)
         n = len(inv)
-        self.to_unique = sparse.csr_matrix(
-            (np.ones(n), (inv, np.arange(n))), shape=(len(uniq), n)
-        )
+        self.to_unique = sparse.csr_matrix((np.ones(n), (inv, np.arange(n))), shape=(len(uniq), n))
 
 
 def weighted_auc(
@@ -131,16 +129,20 @@ def bias_aucs(
     masks = []
     for g in range(G):
         m = groups == g
-        masks.append({
-            "subgroup_auc": m,
-            "bpsn_auc": (~m & (y == 1)) | (m & (y == 0)),
-            "bnsp_auc": (~m & (y == 0)) | (m & (y == 1)),
-        })
+        masks.append(
+            {
+                "subgroup_auc": m,
+                "bpsn_auc": (~m & (y == 1)) | (m & (y == 0)),
+                "bnsp_auc": (~m & (y == 0)) | (m & (y == 1)),
+            }
+        )
 
     def evaluate(w: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         per = np.stack(
-            [np.stack([weighted_auc(y, s, w * mk[name]) for name in BIAS_AUCS], axis=-1)
-             for mk in masks],
+            [
+                np.stack([weighted_auc(y, s, w * mk[name]) for name in BIAS_AUCS], axis=-1)
+                for mk in masks
+            ],
             axis=-2,
         )  # (k, G, 3)
         return weighted_auc(y, s, w), per
@@ -150,8 +152,10 @@ def bias_aucs(
     point_overall, point = point_overall[0], point[0]
     boot_overall = boot = None
     if bootstrap.resamples:
-        parts = [evaluate(_bootstrap_weights(n, min(chunk, bootstrap.resamples - done), rng))
-                 for done in range(0, bootstrap.resamples, chunk)]
+        parts = [
+            evaluate(_bootstrap_weights(n, min(chunk, bootstrap.resamples - done), rng))
+            for done in range(0, bootstrap.resamples, chunk)
+        ]
         boot_overall = np.concatenate([p[0] for p in parts])
         boot = np.concatenate([p[1] for p in parts])
 
@@ -170,8 +174,10 @@ def bias_aucs(
             {
                 "group": labels[g],
                 "n": int((groups == g).sum()),
-                **{name: ci(point[g, j], None if boot is None else boot[:, g, j])
-                   for j, name in enumerate(BIAS_AUCS)},
+                **{
+                    name: ci(point[g, j], None if boot is None else boot[:, g, j])
+                    for j, name in enumerate(BIAS_AUCS)
+                },
             }
             for g in range(G)
         ],

@@ -124,7 +124,9 @@ def percentile_interval(
             q = np.nanquantile(masked[:, enough], [alpha, 1.0 - alpha], axis=0)
             lo[enough], hi[enough] = q[0], q[1]
     out = [
-        Interval(_clean(v), _clean(a) if np.isfinite(v) else None, _clean(b) if np.isfinite(v) else None)
+        Interval(
+            _clean(v), _clean(a) if np.isfinite(v) else None, _clean(b) if np.isfinite(v) else None
+        )
         for v, a, b in zip(p, lo, hi, strict=True)
     ]
     return out[0] if scalar else out

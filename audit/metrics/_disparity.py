@@ -66,38 +66,57 @@ SUMMARIES: dict[str, Summary] = {
     s.name: s
     for s in (
         Summary(
-            "demographic_parity_difference", ("selection_rate",), _range,
+            "demographic_parity_difference",
+            ("selection_rate",),
+            _range,
             "demographic_parity_difference",
             "max_g SR_g - min_g SR_g. Statistical parity (Dwork et al. 2012, 'Fairness through "
             "awareness'); fairlearn demographic_parity_difference.",
         ),
         Summary(
-            "demographic_parity_ratio", ("selection_rate",), _min_over_max,
+            "demographic_parity_ratio",
+            ("selection_rate",),
+            _min_over_max,
             "demographic_parity_ratio",
             "min_g SR_g / max_g SR_g: the four-fifths impact ratio; below 0.8 is evidence of "
             "adverse impact under the US Uniform Guidelines, 29 CFR 1607.4(D).",
         ),
         Summary(
-            "equalized_odds_difference", ("tpr", "fpr"), _eod, "equalized_odds_difference",
+            "equalized_odds_difference",
+            ("tpr", "fpr"),
+            _eod,
+            "equalized_odds_difference",
             "max(max_g TPR_g - min_g TPR_g, max_g FPR_g - min_g FPR_g). Equalized odds "
             "(Hardt, Price & Srebro 2016); fairlearn equalized_odds_difference.",
         ),
         Summary(
-            "equalized_odds_ratio", ("tpr", "fpr"), _eor, "equalized_odds_ratio",
+            "equalized_odds_ratio",
+            ("tpr", "fpr"),
+            _eor,
+            "equalized_odds_ratio",
             "min(min_g TPR_g / max_g TPR_g, min_g FPR_g / max_g FPR_g); fairlearn "
             "equalized_odds_ratio.",
         ),
         Summary(
-            "equal_opportunity_difference", ("tpr",), _range, "equal_opportunity_difference",
+            "equal_opportunity_difference",
+            ("tpr",),
+            _range,
+            "equal_opportunity_difference",
             "max_g TPR_g - min_g TPR_g. Equality of opportunity (Hardt, Price & Srebro 2016).",
         ),
         Summary(
-            "fpr_difference", ("fpr",), _range, "false_positive_rate_difference",
+            "fpr_difference",
+            ("fpr",),
+            _range,
+            "false_positive_rate_difference",
             "max_g FPR_g - min_g FPR_g: the spread in how often acceptable content is wrongly "
             "flagged (people wrongly penalised).",
         ),
         Summary(
-            "fnr_difference", ("fnr",), _range, "false_negative_rate_difference",
+            "fnr_difference",
+            ("fnr",),
+            _range,
+            "false_negative_rate_difference",
             "max_g FNR_g - min_g FNR_g: the spread in how often violating content is missed.",
         ),
     )

@@ -23,7 +23,7 @@ from audit.metrics._disparity import (
     ratio_band_verdict,
 )
 from audit.metrics._groups import GroupKey, Partition, Slice
-from audit.metrics._rates import FN, FP, RATES, TN, TP  # noqa: F401
+from audit.metrics._rates import FN, FP, RATES, TN, TP
 
 __all__ = ["EngineSettings", "GroupReport", "analyse_groups", "group_label"]
 
@@ -148,6 +148,16 @@ def _pick_reference(
     return int(np.argmax(np.where(eligible, n, -1)))
 
 
+def _impact_ratio(
+    selection_rate: NDArray[np.float64], eligible: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Four-fifths impact ratio: each group's selection rate over the highest among ``eligible``
+    groups (29 CFR 1607.4(D))."""
+    with np.errstate(all="ignore"):
+        top = np.nanmax(np.where(eligible, selection_rate, np.nan), axis=-1, keepdims=True)
+        return np.where(top > 0, selection_rate / np.where(top > 0, top, 1.0), np.nan)
+
+
 def analyse_groups(
     y_true: NDArray[np.integer],
     y_pred: NDArray[np.integer],
@@ -216,39 +226,42 @@ def analyse_groups(
 
         # Four-fifths impact ratio: SR_g / max SR over groups with sufficient evidence.
         sr = rates["selection_rate"]
-        def impact(x: NDArray[np.float64]) -> NDArray[np.float64]:
-            with np.errstate(all="ignore"):
-                top = np.nanmax(np.where(sufficient, x, np.nan), axis=-1, keepdims=True)
-                return np.where(top > 0, x / np.where(top > 0, top, 1.0), np.nan)
         impact_ci = percentile_interval(
-            impact(sr) if sufficient.any() else np.full(len(sr), np.nan),
-            None if boot_rates is None or not sufficient.any()
-            else impact(boot_rates["selection_rate"]),
+            _impact_ratio(sr, sufficient) if sufficient.any() else np.full(len(sr), np.nan),
+            None
+            if boot_rates is None or not sufficient.any()
+            else _impact_ratio(boot_rates["selection_rate"], sufficient),
             level,
         )
         assert isinstance(impact_ci, list)
 
         for g, key in enumerate(sl.groups):
             if not shown[g]:
-                suppressed.append({
+                suppressed.append(
+                    {
+                        "attribute": sl.attribute,
+                        "group": group_label(key),
+                        "reason": f"fewer than {settings.min_group_size} rows",
+                    }
+                )
+                continue
+            groups.append(
+                {
                     "attribute": sl.attribute,
                     "group": group_label(key),
-                    "reason": f"fewer than {settings.min_group_size} rows",
-                })
-                continue
-            groups.append({
-                "attribute": sl.attribute,
-                "group": group_label(key),
-                "n": int(n[g]),
-                "positives": int(pos[g]),
-                "negatives": int(neg[g]),
-                "metrics": _metric_block(counts[g], None if boot is None else boot[:, g], level),
-                "impact_ratio": impact_ci[g].as_dict(),
-                "verdicts": {
-                    "evidence": "sufficient" if sufficient[g] else "insufficient_evidence",
-                    "four_fifths": four_fifths_verdict(impact_ci[g].value, bool(sufficient[g])),
-                },
-            })
+                    "n": int(n[g]),
+                    "positives": int(pos[g]),
+                    "negatives": int(neg[g]),
+                    "metrics": _metric_block(
+                        counts[g], None if boot is None else boot[:, g], level
+                    ),
+                    "impact_ratio": impact_ci[g].as_dict(),
+                    "verdicts": {
+                        "evidence": "sufficient" if sufficient[g] else "insufficient_evidence",
+                        "four_fifths": four_fifths_verdict(impact_ci[g].value, bool(sufficient[g])),
+                    },
+                }
+            )
 
         for metric in RATES:
             ref = _pick_reference(sl, rates, n, sufficient, settings, metric)
@@ -260,8 +273,7 @@ def analyse_groups(
                 with np.errstate(all="ignore"):
                     diff = rates[metric][g] - rates[metric][ref]
                     ratio = (
-                        rates[metric][g] / rates[metric][ref]
-                        if rates[metric][ref] > 0 else np.nan
+                        rates[metric][g] / rates[metric][ref] if rates[metric][ref] > 0 else np.nan
                     )
                     if boot_rates is not None:
                         b_g, b_r = boot_rates[metric][:, g], boot_rates[metric][:, ref]
@@ -272,21 +284,24 @@ def analyse_groups(
                 d_ci = percentile_interval(diff, b_diff, level)
                 r_ci = percentile_interval(ratio, b_ratio, level)
                 assert isinstance(d_ci, Interval) and isinstance(r_ci, Interval)
-                disparities.append({
-                    "attribute": sl.attribute,
-                    "group": group_label(key),
-                    "reference": group_label(sl.groups[ref]),
-                    "metric": metric,
-                    "difference": d_ci.as_dict(),
-                    "ratio": r_ci.as_dict(),
-                    "verdict": ratio_band_verdict(
-                        r_ci.value, settings.band, bool(sufficient[g] and sufficient[ref])
-                    ),
-                })
+                disparities.append(
+                    {
+                        "attribute": sl.attribute,
+                        "group": group_label(key),
+                        "reference": group_label(sl.groups[ref]),
+                        "metric": metric,
+                        "difference": d_ci.as_dict(),
+                        "ratio": r_ci.as_dict(),
+                        "verdict": ratio_band_verdict(
+                            r_ci.value, settings.band, bool(sufficient[g] and sufficient[ref])
+                        ),
+                    }
+                )
 
         included = [group_label(k) for k, ok in zip(sl.groups, sufficient, strict=True) if ok]
         excluded = [
-            group_label(k) for k, ok, s in zip(sl.groups, sufficient, shown, strict=True)
+            group_label(k)
+            for k, ok, s in zip(sl.groups, sufficient, shown, strict=True)
             if s and not ok
         ]
         for name, spec in SUMMARIES.items():
@@ -295,7 +310,8 @@ def analyse_groups(
             else:
                 args = [rates[r][sufficient] for r in spec.rates]
                 b_args = (
-                    None if boot_rates is None
+                    None
+                    if boot_rates is None
                     else [boot_rates[r][:, sufficient] for r in spec.rates]
                 )
                 ci = percentile_interval(
@@ -303,14 +319,14 @@ def analyse_groups(
                 )
                 assert isinstance(ci, Interval)
                 value = ci
-            summary.append({
-                "attribute": sl.attribute,
-                "metric": name,
-                **value.as_dict(),
-                "groups_included": included,
-                "groups_excluded_insufficient": excluded,
-            })
+            summary.append(
+                {
+                    "attribute": sl.attribute,
+                    "metric": name,
+                    **value.as_dict(),
+                    "groups_included": included,
+                    "groups_excluded_insufficient": excluded,
+                }
+            )
 
     return GroupReport(overall, groups, suppressed, disparities, summary)
-
-

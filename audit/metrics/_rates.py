@@ -72,38 +72,75 @@ RATES: dict[str, Rate] = {
     r.name: r
     for r in (
         Rate(
-            "tpr", "true positive rate", (TP,), (TP, FN), "higher", "true_positive_rate",
+            "tpr",
+            "true positive rate",
+            (TP,),
+            (TP, FN),
+            "higher",
+            "true_positive_rate",
             "TP / (TP + FN): share of truly violating items the model flags (recall).",
         ),
         Rate(
-            "fpr", "false positive rate", (FP,), (FP, TN), "lower", "false_positive_rate",
+            "fpr",
+            "false positive rate",
+            (FP,),
+            (FP, TN),
+            "lower",
+            "false_positive_rate",
             "FP / (FP + TN): share of acceptable items wrongly flagged — people wrongly penalised.",
         ),
         Rate(
-            "fnr", "false negative rate", (FN,), (FN, TP), "lower", "false_negative_rate",
+            "fnr",
+            "false negative rate",
+            (FN,),
+            (FN, TP),
+            "lower",
+            "false_negative_rate",
             "FN / (FN + TP): share of truly violating items the model misses.",
         ),
         Rate(
-            "tnr", "true negative rate", (TN,), (TN, FP), "higher", "true_negative_rate",
+            "tnr",
+            "true negative rate",
+            (TN,),
+            (TN, FP),
+            "higher",
+            "true_negative_rate",
             "TN / (TN + FP): share of acceptable items correctly left alone (specificity).",
         ),
         Rate(
-            "precision", "precision", (TP,), (TP, FP), "higher", "precision_score",
+            "precision",
+            "precision",
+            (TP,),
+            (TP, FP),
+            "higher",
+            "precision_score",
             "TP / (TP + FP): share of flagged items that truly violate.",
         ),
         Rate(
-            "selection_rate", "selection rate", (TP, FP), _ALL, "neutral", "selection_rate",
+            "selection_rate",
+            "selection rate",
+            (TP, FP),
+            _ALL,
+            "neutral",
+            "selection_rate",
             "(TP + FP) / n: share of items the model flags (predicted positive).",
         ),
         Rate(
-            "accuracy", "accuracy", (TP, TN), _ALL, "higher", "accuracy_score",
+            "accuracy",
+            "accuracy",
+            (TP, TN),
+            _ALL,
+            "higher",
+            "accuracy_score",
             "(TP + TN) / n: share of items classified correctly.",
         ),
     )
 }
 
 
-def rate_values(counts: NDArray[np.floating] | NDArray[np.integer]) -> dict[str, NDArray[np.float64]]:
+def rate_values(
+    counts: NDArray[np.floating] | NDArray[np.integer],
+) -> dict[str, NDArray[np.float64]]:
     """Every rate of :data:`RATES` for counts shaped ``(..., 4)``."""
     return {name: rate(counts) for name, rate in RATES.items()}
 

@@ -23,8 +23,10 @@ def test_reads_csv_parquet_jsonl_alike(tmp_path):
     df.to_parquet(tmp_path / "d.parquet")
     df.to_json(tmp_path / "d.jsonl", orient="records", lines=True)
     df.to_csv(tmp_path / "d.csv", index=False)
-    sets = [load_labelled_set(tmp_path / f"d.{ext}", label="y", score="s", groups=["g"])
-            for ext in ("csv", "parquet", "jsonl")]
+    sets = [
+        load_labelled_set(tmp_path / f"d.{ext}", label="y", score="s", groups=["g"])
+        for ext in ("csv", "parquet", "jsonl")
+    ]
     for s in sets:
         assert s.y_true.tolist() == [0, 1, 1]
         assert s.scores.tolist() == [0.1, 0.9, 0.4]
@@ -73,8 +75,9 @@ def test_missing_empty_and_undecodable_files(tmp_path):
 def test_groups_file_is_joined_on_id(tmp_path):
     data = write(tmp_path, {"id": [1, 2, 3], "y": [0, 1, 1], "s": [0.1, 0.9, 0.4]})
     groups = write(tmp_path, {"id": [3, 1, 2], "g": ["c", "a", "b"]}, "groups.csv")
-    s = load_labelled_set(data, label="y", score="s", groups=["g"], id_column="id",
-                          groups_file=groups)
+    s = load_labelled_set(
+        data, label="y", score="s", groups=["g"], id_column="id", groups_file=groups
+    )
     assert s.frame["g"].tolist() == ["a", "b", "c"]
     assert [i["role"] for i in s.inputs] == ["data", "groups"]
 
@@ -83,8 +86,9 @@ def test_groups_file_missing_id_names_the_row(tmp_path):
     data = write(tmp_path, {"id": [1, 2, 3], "y": [0, 1, 1], "s": [0.1, 0.9, 0.4]})
     groups = write(tmp_path, {"id": [1, 3], "g": ["a", "c"]}, "groups.csv")
     with pytest.raises(DataError, match=r"column 'id', row 2: id 2 has no row in"):
-        load_labelled_set(data, label="y", score="s", groups=["g"], id_column="id",
-                          groups_file=groups)
+        load_labelled_set(
+            data, label="y", score="s", groups=["g"], id_column="id", groups_file=groups
+        )
     with pytest.raises(ConfigError, match="needs --id"):
         load_labelled_set(data, label="y", score="s", groups=["g"], groups_file=groups)
 

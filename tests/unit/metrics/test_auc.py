@@ -15,8 +15,9 @@ def data(n=3000, seed=0):
     y = rng.integers(0, 2, n)
     g = rng.integers(0, 4, n)
     # group 2's acceptable posts score high: a BPSN problem; round to create ties
-    s = np.clip(0.3 + 0.35 * y + np.where((g == 2) & (y == 0), 0.25, 0) + rng.normal(0, .15, n),
-                0, 1).round(2)
+    s = np.clip(
+        0.3 + 0.35 * y + np.where((g == 2) & (y == 0), 0.25, 0) + rng.normal(0, 0.15, n), 0, 1
+    ).round(2)
     return y, s, g
 
 
@@ -29,18 +30,17 @@ def test_weighted_auc_equals_sklearn_with_ties_and_weights():
 
 def test_bias_aucs_equal_sklearn_on_defining_subsets():
     y, s, g = data()
-    res = bias_aucs(y, s, g, ["a", "b", "c", "d"], BootstrapSettings(100, 0.95, 0),
-                    np.random.default_rng(0))
+    res = bias_aucs(
+        y, s, g, ["a", "b", "c", "d"], BootstrapSettings(100, 0.95, 0), np.random.default_rng(0)
+    )
     assert res["overall_auc"]["value"] == pytest.approx(roc_auc_score(y, s), abs=1e-9)
     for k, rec in enumerate(res["groups"]):
         m = g == k
         bpsn = (~m & (y == 1)) | (m & (y == 0))
         bnsp = (~m & (y == 0)) | (m & (y == 1))
         assert rec["subgroup_auc"]["value"] == pytest.approx(roc_auc_score(y[m], s[m]), abs=1e-9)
-        assert rec["bpsn_auc"]["value"] == pytest.approx(roc_auc_score(y[bpsn], s[bpsn]),
-                                                         abs=1e-9)
-        assert rec["bnsp_auc"]["value"] == pytest.approx(roc_auc_score(y[bnsp], s[bnsp]),
-                                                         abs=1e-9)
+        assert rec["bpsn_auc"]["value"] == pytest.approx(roc_auc_score(y[bpsn], s[bpsn]), abs=1e-9)
+        assert rec["bnsp_auc"]["value"] == pytest.approx(roc_auc_score(y[bnsp], s[bnsp]), abs=1e-9)
         for name in ("subgroup_auc", "bpsn_auc", "bnsp_auc"):
             assert rec[name]["ci_low"] <= rec[name]["value"] <= rec[name]["ci_high"]
     worst = min(res["groups"], key=lambda r: r["bpsn_auc"]["value"])
@@ -49,7 +49,8 @@ def test_bias_aucs_equal_sklearn_on_defining_subsets():
     expected_mean = np.mean(np.power(sub, -5.0)) ** (-1 / 5)
     assert res["generalized_means"]["subgroup_auc"]["value"] == pytest.approx(expected_mean)
     final = 0.25 * res["overall_auc"]["value"] + 0.25 * sum(
-        res["generalized_means"][k]["value"] for k in ("subgroup_auc", "bpsn_auc", "bnsp_auc"))
+        res["generalized_means"][k]["value"] for k in ("subgroup_auc", "bpsn_auc", "bnsp_auc")
+    )
     assert res["final_score"]["value"] == pytest.approx(final)
 
 

@@ -31,7 +31,8 @@ def run(df: pd.DataFrame, slices, **kw):
 def by_key(report, attribute):
     return {
         (tuple(g["group"]) if isinstance(g["group"], list) else g["group"]): g
-        for g in report.groups if g["attribute"] == attribute
+        for g in report.groups
+        if g["attribute"] == attribute
     }
 
 
@@ -43,8 +44,9 @@ def test_rate_table_matches_fairlearn_names():
 def test_group_rates_equal_fairlearn_metricframe(cols):
     df = synthetic()
     d, rep = run(df, [cols])
-    mf = flm.MetricFrame(metrics=FAIRLEARN, y_true=df["label"], y_pred=d,
-                         sensitive_features=df[list(cols)])
+    mf = flm.MetricFrame(
+        metrics=FAIRLEARN, y_true=df["label"], y_pred=d, sensitive_features=df[list(cols)]
+    )
     ours = by_key(rep, cols[0] if len(cols) == 1 else list(cols))
     assert len(ours) == len(mf.by_group)
     for key, row in mf.by_group.iterrows():
@@ -63,8 +65,9 @@ def test_summaries_equal_fairlearn_functions():
         fn = getattr(flm, spec.fairlearn, None)
         if fn is None:  # fpr/fnr differences: fairlearn via MetricFrame.difference()
             rate = FAIRLEARN[spec.rates[0]]
-            expected = flm.MetricFrame(metrics=rate, y_true=df["label"], y_pred=d,
-                                       sensitive_features=df["group"]).difference()
+            expected = flm.MetricFrame(
+                metrics=rate, y_true=df["label"], y_pred=d, sensitive_features=df["group"]
+            ).difference()
         else:
             expected = fn(df["label"], d, sensitive_features=df["group"])
         assert summary[name] == pytest.approx(expected, abs=1e-9), name
@@ -98,8 +101,13 @@ def test_intervals_contain_point_and_are_deterministic():
             if m["value"] is not None:
                 assert m["ci_low"] <= m["value"] <= m["ci_high"]
     d = (df["score"] >= 0.5).astype(int).to_numpy()
-    c = analyse_groups(df["label"].to_numpy(), d, df[["group", "sex"]], [("group",)],
-                       EngineSettings(bootstrap=BootstrapSettings(200, 0.95, 4)))
+    c = analyse_groups(
+        df["label"].to_numpy(),
+        d,
+        df[["group", "sex"]],
+        [("group",)],
+        EngineSettings(bootstrap=BootstrapSettings(200, 0.95, 4)),
+    )
     assert c.groups[0]["metrics"]["fpr"]["ci_low"] != a.groups[0]["metrics"]["fpr"]["ci_low"]
 
 
@@ -107,12 +115,23 @@ def test_intervals_agree_with_fairlearn_row_bootstrap():
     """Resampling counts is resampling rows: fairlearn's bootstrap gives the same band."""
     df = synthetic(2000)
     d = (df["score"] >= 0.5).astype(int).to_numpy()
-    mf = flm.MetricFrame(metrics={"fpr": flm.false_positive_rate}, y_true=df["label"], y_pred=d,
-                         sensitive_features=df["group"], n_boot=400,
-                         ci_quantiles=[0.025, 0.975], random_state=1)
+    mf = flm.MetricFrame(
+        metrics={"fpr": flm.false_positive_rate},
+        y_true=df["label"],
+        y_pred=d,
+        sensitive_features=df["group"],
+        n_boot=400,
+        ci_quantiles=[0.025, 0.975],
+        random_state=1,
+    )
     lo, hi = mf.by_group_ci
-    rep = analyse_groups(df["label"].to_numpy(), d, df[["group"]], [("group",)],
-                         EngineSettings(bootstrap=BootstrapSettings(2000, 0.95, 1)))
+    rep = analyse_groups(
+        df["label"].to_numpy(),
+        d,
+        df[["group"]],
+        [("group",)],
+        EngineSettings(bootstrap=BootstrapSettings(2000, 0.95, 1)),
+    )
     for g in rep.groups:
         ci = g["metrics"]["fpr"]
         width = ci["ci_high"] - ci["ci_low"]
@@ -127,10 +146,13 @@ def test_group_without_positives_is_insufficient_not_a_pass():
     c = by_key(rep, "group")["c"]
     assert c["positives"] == 0
     assert c["metrics"]["tpr"]["value"] is None
-    assert c["verdicts"] == {"evidence": "insufficient_evidence",
-                             "four_fifths": "insufficient_evidence"}
-    assert all(r["verdict"] == "insufficient_evidence"
-               for r in rep.disparities if r["group"] == "c")
+    assert c["verdicts"] == {
+        "evidence": "insufficient_evidence",
+        "four_fifths": "insufficient_evidence",
+    }
+    assert all(
+        r["verdict"] == "insufficient_evidence" for r in rep.disparities if r["group"] == "c"
+    )
     eod = next(s for s in rep.summary if s["metric"] == "equalized_odds_difference")
     assert "c" in eod["groups_excluded_insufficient"] and "c" not in eod["groups_included"]
 
