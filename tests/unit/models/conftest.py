@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fake_endpoint import FakeEndpoint, Handler
+from tests.unit.models.fake_endpoint import FakeEndpoint, Handler
 
 HERE = Path(__file__).parent
 

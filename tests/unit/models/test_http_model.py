@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from fake_endpoint import Answer, FakeEndpoint, Handler
+from tests.unit.models.fake_endpoint import Answer, FakeEndpoint, Handler
 
 from audit.exceptions import ModelError
 from audit.models import HttpModel, load_model, score_dataframe
