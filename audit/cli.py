@@ -105,6 +105,14 @@ def _add_classifier_flags(p: argparse.ArgumentParser) -> None:
         help="reference group: largest (default), best, or ATTR=VALUE[,ATTR=VALUE]",
     )
     stats.add_argument(
+        "--positive-outcome",
+        choices=("adverse", "favourable"),
+        default="adverse",
+        help="is a positive decision bad for the person (flagged, removed, high risk: "
+        "adverse, the default) or good (shown, approved: favourable)? The four-fifths rule "
+        "compares favourable-outcome rates",
+    )
+    stats.add_argument(
         "--resamples",
         type=int,
         default=1000,
@@ -237,6 +245,7 @@ def _spec_from_flags(args: argparse.Namespace) -> Any:
         "trust_types": args.trust_type,
         "batch_size": args.batch_size,
         "reference": _reference(args.reference),
+        "positive_outcome": args.positive_outcome,
         "resamples": args.resamples,
         "ci_level": args.ci_level,
         "seed": args.seed,
@@ -291,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from rich.console import Console
 
-    console = Console()
+    # Wide enough for interval columns when the output is a file or a CI log.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     try:
         return COMMANDS[args.command](args, console)
     except AuditError as exc:

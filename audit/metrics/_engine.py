@@ -38,7 +38,7 @@ class EngineSettings:
     ----------
     reference
         Reference group for disparities: ``"largest"`` (default), ``"best"`` (the group with
-        the best value of each metric; highest selection rate for the impact ratio), or a
+        the best value of each metric), or a
         mapping ``{attribute: group}`` naming it.
     min_positives, min_negatives
         The minimum-count rule: a group with fewer label positives or negatives than these
@@ -49,6 +49,11 @@ class EngineSettings:
         and the result lists them as suppressed.
     band
         Fairness band for group-to-reference ratios (Aequitas' tau rule).
+    positive_outcome
+        Whether a positive decision harms the person (``adverse``: content removed, account
+        flagged, high risk — the default for moderation) or benefits them (``favourable``:
+        ad shown, loan approved). The four-fifths impact ratio compares the rates of the
+        *favourable* outcome: ``1 - selection rate`` when positives are adverse.
     bootstrap
         How intervals are computed.
     """
@@ -58,6 +63,7 @@ class EngineSettings:
     min_negatives: int = 30
     min_group_size: int = 10
     band: tuple[float, float] = (0.8, 1.25)
+    positive_outcome: Literal["adverse", "favourable"] = "adverse"
     bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
 
     def describe(self) -> dict[str, Any]:
@@ -69,6 +75,7 @@ class EngineSettings:
             "min_negatives": self.min_negatives,
             "min_group_size": self.min_group_size,
             "band": list(self.band),
+            "positive_outcome": self.positive_outcome,
             "ci": {
                 "method": self.bootstrap.method,
                 "resamples": self.bootstrap.resamples,
@@ -148,14 +155,19 @@ def _pick_reference(
     return int(np.argmax(np.where(eligible, n, -1)))
 
 
+def favourable_rate(selection_rate: NDArray[np.float64], adverse: bool) -> NDArray[np.float64]:
+    """Rate of the favourable outcome: ``1 - SR`` when a positive decision is adverse."""
+    return 1.0 - selection_rate if adverse else selection_rate
+
+
 def _impact_ratio(
-    selection_rate: NDArray[np.float64], eligible: NDArray[np.bool_]
+    favourable: NDArray[np.float64], eligible: NDArray[np.bool_]
 ) -> NDArray[np.float64]:
-    """Four-fifths impact ratio: each group's selection rate over the highest among ``eligible``
-    groups (29 CFR 1607.4(D))."""
+    """Four-fifths impact ratio: each group's favourable-outcome rate over the highest among
+    ``eligible`` groups (29 CFR 1607.4(D))."""
     with np.errstate(all="ignore"):
-        top = np.nanmax(np.where(eligible, selection_rate, np.nan), axis=-1, keepdims=True)
-        return np.where(top > 0, selection_rate / np.where(top > 0, top, 1.0), np.nan)
+        top = np.nanmax(np.where(eligible, favourable, np.nan), axis=-1, keepdims=True)
+        return np.where(top > 0, favourable / np.where(top > 0, top, 1.0), np.nan)
 
 
 def analyse_groups(
@@ -224,13 +236,16 @@ def analyse_groups(
         rates = {name: r(counts) for name, r in RATES.items()}
         boot_rates = None if boot is None else {name: r(boot) for name, r in RATES.items()}
 
-        # Four-fifths impact ratio: SR_g / max SR over groups with sufficient evidence.
-        sr = rates["selection_rate"]
+        adverse = settings.positive_outcome == "adverse"
+        rates["favourable_rate"] = favourable_rate(rates["selection_rate"], adverse)
+        if boot_rates is not None:
+            boot_rates["favourable_rate"] = favourable_rate(boot_rates["selection_rate"], adverse)
+        fav = rates["favourable_rate"]
         impact_ci = percentile_interval(
-            _impact_ratio(sr, sufficient) if sufficient.any() else np.full(len(sr), np.nan),
+            _impact_ratio(fav, sufficient) if sufficient.any() else np.full(len(fav), np.nan),
             None
             if boot_rates is None or not sufficient.any()
-            else _impact_ratio(boot_rates["selection_rate"], sufficient),
+            else _impact_ratio(boot_rates["favourable_rate"], sufficient),
             level,
         )
         assert isinstance(impact_ci, list)

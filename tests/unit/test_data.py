@@ -38,7 +38,7 @@ def test_reads_csv_parquet_jsonl_alike(tmp_path):
     [
         ({"y": [0, 2, 1]}, r"d\.csv, column 'y', row 2: label must be 0 or 1, found 2"),
         ({"s": [0.1, "high", 0.3]}, r"column 's', row 2: score must be a number"),
-        ({"s": [0.1, None, 0.3]}, r"column 's', row 2: score must be a number"),
+        ({"s": [0.1, None, 0.3]}, r"column 's', row 2: score is missing"),
         ({"s": [0.1, 0.2, 7]}, r"column 's', row 3: score must lie in \[0, 1\]"),
         ({"id": [1, 1, 3]}, r"column 'id', row 2: duplicate id 1"),
     ],

@@ -63,7 +63,9 @@ def test_summaries_equal_fairlearn_functions():
     summary = {s["metric"]: s["value"] for s in rep.summary}
     for name, spec in SUMMARIES.items():
         fn = getattr(flm, spec.fairlearn, None)
-        if fn is None:  # fpr/fnr differences: fairlearn via MetricFrame.difference()
+        if name == "four_fifths_impact_ratio":  # on the favourable (negative) decision
+            expected = fn(df["label"], 1 - d, sensitive_features=df["group"])
+        elif fn is None:  # fpr/fnr differences: fairlearn via MetricFrame.difference()
             rate = FAIRLEARN[spec.rates[0]]
             expected = flm.MetricFrame(
                 metrics=rate, y_true=df["label"], y_pred=d, sensitive_features=df["group"]
@@ -168,15 +170,26 @@ def test_small_groups_are_suppressed_and_listed():
     assert all(r["group"] != "tiny" for r in rep.disparities)
 
 
-def test_four_fifths_verdict_flags_the_disadvantaged_group():
+@pytest.mark.parametrize("outcome", ["adverse", "favourable"])
+def test_four_fifths_compares_favourable_outcome_rates(outcome):
     df = synthetic()
-    _, rep = run(df, [("group",)])
+    _, rep = run(df, [("group",)], positive_outcome=outcome)
     groups = by_key(rep, "group")
-    top = max(groups.values(), key=lambda g: g["metrics"]["selection_rate"]["value"])
+
+    def favourable(g):
+        sr = g["metrics"]["selection_rate"]["value"]
+        return 1 - sr if outcome == "adverse" else sr
+
+    top = max(map(favourable, groups.values()))
+    verdicts = set()
     for g in groups.values():
-        ratio = g["metrics"]["selection_rate"]["value"] / top["metrics"]["selection_rate"]["value"]
+        ratio = favourable(g) / top
         assert g["impact_ratio"]["value"] == pytest.approx(ratio)
         assert g["verdicts"]["four_fifths"] == ("pass" if ratio >= 0.8 else "fail")
+        verdicts.add(g["verdicts"]["four_fifths"])
+    # group b is flagged far more often: adverse impact on b when flags are adverse
+    if outcome == "adverse":
+        assert groups["b"]["verdicts"]["four_fifths"] == "fail"
 
 
 def test_reference_choices():
