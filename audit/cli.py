@@ -186,7 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _reference(value: str) -> str | dict[str, str]:
+def _reference(value: str) -> Any:
     if value in ("largest", "best"):
         return value
     pairs = {}

@@ -135,7 +135,7 @@ def identity_swap(
     for axis, idx in terms.groupby("axis").indices.items():
         sub, fl = scores[:, idx], flagged[:, idx]
         spread = sub.max(axis=1) - sub.min(axis=1)
-        flips = fl.any(axis=1) & ~fl.all(axis=1)
+        flips: np.ndarray = np.asarray(fl.any(axis=1) & ~fl.all(axis=1))
         means = sub.mean(axis=0)
         axes.append(
             {

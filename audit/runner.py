@@ -41,7 +41,7 @@ class AuditSpec(BaseModel):
     trust_pickle: bool = False
     trust_types: list[str] = Field(default_factory=list)
     batch_size: int = Field(1024, gt=0)
-    reference: str | dict[str, str] = "largest"
+    reference: Literal["largest", "best"] | dict[str, str] = "largest"
     positive_outcome: Literal["adverse", "favourable"] = "adverse"
     resamples: int = Field(1000, ge=0)
     ci_level: float = Field(0.95, gt=0.0, lt=1.0)
@@ -60,8 +60,6 @@ class AuditSpec(BaseModel):
         given = [k for k in ("score", "decision", "model") if getattr(self, k)]
         if len(given) != 1:
             raise ValueError("give exactly one of score, decision or model")
-        if isinstance(self.reference, str) and self.reference not in ("largest", "best"):
-            raise ValueError("reference must be largest, best or a mapping attribute: group")
         if bool(self.templates) != bool(self.identities):
             raise ValueError("templates and identities go together")
         if self.templates and self.kind != "moderation":

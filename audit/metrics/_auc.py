@@ -165,9 +165,11 @@ def bias_aucs(
         return iv.as_dict()
 
     means_point = generalized_mean(np.moveaxis(point, -1, 0))  # (3,)
-    means_boot = None if boot is None else generalized_mean(np.moveaxis(boot, -1, 1))  # (B, 3)
+    means_boot = final_boot = None
+    if boot is not None and boot_overall is not None:
+        means_boot = generalized_mean(np.moveaxis(boot, -1, 1))  # (B, 3)
+        final_boot = WEIGHT * boot_overall + WEIGHT * means_boot.sum(axis=1)
     final_point = WEIGHT * point_overall + WEIGHT * means_point.sum()
-    final_boot = None if boot is None else WEIGHT * boot_overall + WEIGHT * means_boot.sum(axis=1)
     return {
         "overall_auc": ci(point_overall, boot_overall),
         "groups": [

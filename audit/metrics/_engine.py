@@ -290,12 +290,12 @@ def analyse_groups(
                     ratio = (
                         rates[metric][g] / rates[metric][ref] if rates[metric][ref] > 0 else np.nan
                     )
+                    b_diff: NDArray[np.float64] | None = None
+                    b_ratio: NDArray[np.float64] | None = None
                     if boot_rates is not None:
                         b_g, b_r = boot_rates[metric][:, g], boot_rates[metric][:, ref]
                         b_diff = b_g - b_r
                         b_ratio = np.where(b_r > 0, b_g / np.where(b_r > 0, b_r, 1.0), np.nan)
-                    else:
-                        b_diff = b_ratio = None
                 d_ci = percentile_interval(diff, b_diff, level)
                 r_ci = percentile_interval(ratio, b_ratio, level)
                 assert isinstance(d_ci, Interval) and isinstance(r_ci, Interval)

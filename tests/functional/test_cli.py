@@ -95,7 +95,7 @@ def test_text_model_and_identity_swaps(tmp_path, capsys, monkeypatch):
         "--templates", str(templates), "--identities", str(terms),
         "--out", str(tmp_path / "m.json"), "--no-explain",
     ]  # fmt: skip
-    code, out, err = run(argv, capsys)
+    code, _, err = run(argv, capsys)
     assert code == 0, err
     swap = json.loads((tmp_path / "m.json").read_text())["moderation"]["identity_swap"]
     (axis,) = swap["axes"]
