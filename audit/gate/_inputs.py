@@ -1,0 +1,134 @@
+"""What the gate reads: result documents and baselines (a result document or a blessing)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from audit.exceptions import DataError
+
+__all__ = [
+    "BLESSING_VERSION",
+    "Baseline",
+    "ResultInput",
+    "as_baseline",
+    "as_result",
+    "load_baseline",
+    "load_result_input",
+]
+
+#: Version of the blessing format written by :func:`audit.gate.render_blessing`.
+BLESSING_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class ResultInput:
+    """A result document with the name it is shown under and, if read from a file, its hash."""
+
+    doc: dict[str, Any]
+    label: str
+    path: str | None = None
+    sha256: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.doc.get("kind"))
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a change threshold compares against: a result document or an earlier blessing."""
+
+    doc: dict[str, Any]
+    type: Literal["result", "blessing"]
+    label: str
+    path: str | None = None
+    sha256: str | None = None
+
+
+def _read_json(path: str | Path, what: str) -> tuple[Any, str]:
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{what} file not found", file=str(path)) from None
+    except OSError as exc:
+        raise DataError(f"cannot read the {what} file ({exc.strerror})", file=str(path)) from None
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"not a JSON {what} ({exc})", file=str(path)) from None
+    return doc, hashlib.sha256(raw).hexdigest()
+
+
+def _check_result(doc: Any, file: str | None) -> None:
+    if not isinstance(doc, dict) or "schema_version" not in doc:
+        raise DataError("not a socialaudit result document (no schema_version)", file=file)
+    if not str(doc["schema_version"]).startswith("1."):
+        raise DataError(
+            f"result schema version {doc['schema_version']} is not supported by this gate "
+            "(it reads 1.x); upgrade socialaudit",
+            file=file,
+        )
+    if not isinstance(doc.get("kind"), str):
+        raise DataError("the result document has no kind", file=file)
+    for key in ("groups", "summary", "disparities", "suppressed_groups"):
+        if not isinstance(doc.get(key, []), list):
+            raise DataError(f"{key!r} must be a list", file=file)
+
+
+def load_result_input(path: str | Path, label: str | None = None) -> ResultInput:
+    """Read a result document from a file, keeping its SHA-256 for the blessing."""
+    doc, digest = _read_json(path, "result")
+    _check_result(doc, str(path))
+    return ResultInput(doc, label or Path(path).stem, str(path), digest)
+
+
+def load_baseline(path: str | Path) -> Baseline:
+    """Read a baseline: a result document, or a blessing written by an earlier gate run.
+
+    A blessing whose decision was ``blocked`` is refused: a baseline stands for a release that
+    passed the gate, and comparing against a blocked one would let a regression through.
+    """
+    doc, digest = _read_json(path, "baseline")
+    return as_baseline(doc, Path(path).stem, str(path), digest)
+
+
+def as_result(doc: dict[str, Any] | ResultInput, index: int) -> ResultInput:
+    if isinstance(doc, ResultInput):
+        return doc
+    _check_result(doc, None)
+    return ResultInput(doc, f"{doc['kind']}-{index + 1}")
+
+
+def as_baseline(
+    doc: Any,
+    label: str,
+    path: str | None = None,
+    sha256: str | None = None,
+) -> Baseline:
+    if isinstance(doc, Baseline):
+        return doc
+    if isinstance(doc, dict) and "blessing_version" in doc:
+        if not str(doc["blessing_version"]).startswith("1."):
+            raise DataError(
+                f"blessing version {doc['blessing_version']} is not supported", file=path
+            )
+        if not isinstance(doc.get("observations"), list):
+            raise DataError("the blessing has no observations list", file=path)
+        if doc.get("decision") != "passed":
+            raise DataError(
+                f"this blessing records a {doc.get('decision')!r} decision; a baseline must be "
+                "a release that passed the gate (pass its result document instead if you mean "
+                "to compare with it anyway)",
+                file=path,
+            )
+        return Baseline(doc, "blessing", label, path, sha256)
+    if isinstance(doc, dict) and "schema_version" in doc:
+        _check_result(doc, path)
+        return Baseline(doc, "result", label, path, sha256)
+    raise DataError(
+        "not a baseline: expected a socialaudit result document or a gate blessing", file=path
+    )
