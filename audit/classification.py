@@ -213,6 +213,7 @@ def _explanations(
     d: NDArray[np.integer],
     data: LabelledSet,
     report: dict[str, Any],
+    adverse: bool,
 ) -> dict[str, Any]:
     from audit.metrics._aif360 import explain_disparities, inequality_indices
 
@@ -239,8 +240,8 @@ def _explanations(
         compared = [
             labels[col].index(g["group"]) for g in shown if labels[col].index(g["group"]) != ref
         ]
-        sentences += explain_disparities(y, d, col, codes[col], labels[col], ref, compared)
-    return {"indices": inequality_indices(y, d, codes), "sentences": sentences}
+        sentences += explain_disparities(y, d, col, codes[col], labels[col], ref, compared, adverse)
+    return {"indices": inequality_indices(y, d, codes, adverse), "sentences": sentences}
 
 
 def classification_audit(
@@ -298,7 +299,8 @@ def classification_audit(
     if custom:
         doc["custom_metrics"] = custom
     if options.explain:
-        doc["explanations"] = _explanations(y, d, data, report)
+        adverse = options.engine.positive_outcome == "adverse"
+        doc["explanations"] = _explanations(y, d, data, report, adverse)
     doc["provenance"] = provenance(
         inputs=data.inputs, model=scored.model, seed=options.engine.bootstrap.seed
     )

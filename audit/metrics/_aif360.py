@@ -44,7 +44,10 @@ def _metric(
     codes: NDArray[np.int64],
     unpriv: int,
     priv: int,
+    favourable: float = 1.0,
 ) -> Any:
+    """An AIF360 ClassificationMetric. AIF360 counts the *favourable* label as its positive
+    class, so ``favourable=1`` keeps its TPR/FPR aligned with ours."""
     with _quiet():
         from aif360.datasets import BinaryLabelDataset
         from aif360.metrics import ClassificationMetric
@@ -54,8 +57,8 @@ def _metric(
             df=frame,
             label_names=["label"],
             protected_attribute_names=["group"],
-            favorable_label=1.0,
-            unfavorable_label=0.0,
+            favorable_label=favourable,
+            unfavorable_label=1.0 - favourable,
         )
         pred = truth.copy(deepcopy=True)
         pred.labels = np.asarray(y_pred, float).reshape(-1, 1)
@@ -68,7 +71,10 @@ def _metric(
 
 
 def inequality_indices(
-    y_true: NDArray[np.integer], y_pred: NDArray[np.integer], groups: dict[str, NDArray[np.int64]]
+    y_true: NDArray[np.integer],
+    y_pred: NDArray[np.integer],
+    groups: dict[str, NDArray[np.int64]],
+    positive_is_adverse: bool = True,
 ) -> dict[str, Any]:
     """Theil and generalized entropy (alpha = 2) indices, overall and between groups.
 
@@ -78,11 +84,15 @@ def inequality_indices(
         Labels and decisions, 0/1.
     groups
         For each attribute, each row's group code.
+    positive_is_adverse
+        When a positive decision harms the person (flagged, high risk), the benefit is computed
+        on the negative decision: ``b = (1 - yhat) - (1 - y) + 1``.
     """
+    fav = 0.0 if positive_is_adverse else 1.0
     out: dict[str, Any] = {}
     first = True
     for attribute, codes in groups.items():
-        m = _metric(y_true, y_pred, codes, 0, 1)
+        m = _metric(y_true, y_pred, codes, 0, 1, fav)
         with _quiet():
             if first:
                 out["theil_index"] = float(m.theil_index())
@@ -90,7 +100,10 @@ def inequality_indices(
                 out["between_group_theil_index"] = {}
                 first = False
             out["between_group_theil_index"][attribute] = float(m.between_all_groups_theil_index())
-    out["source"] = "aif360 ClassificationMetric (Speicher et al. 2018); benefit = yhat - y + 1"
+    out["source"] = (
+        "aif360 ClassificationMetric (Speicher et al. 2018); benefit = yhat - y + 1 on the "
+        + ("favourable (negative) decision" if positive_is_adverse else "positive decision")
+    )
     return out
 
 
@@ -102,22 +115,26 @@ def explain_disparities(
     labels: list[str],
     reference: int,
     compared: list[int],
+    positive_is_adverse: bool = True,
 ) -> list[dict[str, str]]:
     """AIF360's ``MetricTextExplainer`` sentences for each group against the reference.
 
-    The sentences treat the positive decision (flagged / high risk) as the outcome counted.
+    Disparate impact is stated for the favourable outcome (not being flagged, when a positive
+    decision is adverse); the error-rate sentences keep the positive decision as positive, so
+    "false positive" means wrongly flagged, as everywhere else in socialaudit.
     """
+    from aif360.explainers import MetricTextExplainer
+
+    fav = 0.0 if positive_is_adverse else 1.0
     out = []
     for g in compared:
-        m = _metric(y_true, y_pred, codes, g, reference)
+        favourable = MetricTextExplainer(_metric(y_true, y_pred, codes, g, reference, fav))
+        errors = MetricTextExplainer(_metric(y_true, y_pred, codes, g, reference, 1.0))
         with _quiet():
-            from aif360.explainers import MetricTextExplainer
-
-            ex = MetricTextExplainer(m)
-            for fn in (
-                "disparate_impact",
-                "false_positive_rate_difference",
-                "false_negative_rate_difference",
+            for fn, ex in (
+                ("disparate_impact", favourable),
+                ("false_positive_rate_difference", errors),
+                ("false_negative_rate_difference", errors),
             ):
                 out.append(
                     {

@@ -1,0 +1,835 @@
+"""Applying a policy to result documents: observations → check outcomes → one decision.
+
+An *observation* is one number a check reads from a result document — one group's metric, one
+group-to-reference ratio, one summary — with its interval, its group size and, when the audit
+had too little data to trust it, why. Every check turns each of its observations into one
+:class:`CheckOutcome`. Nothing here knows about audit kinds beyond where their numbers live in
+the result document, so a new audit that fills ``groups[].metrics`` or ``summary[]`` needs no
+change here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from audit.exceptions import ConfigError
+from audit.gate._inputs import Baseline, ResultInput, as_baseline, as_result
+from audit.policy import BIAS_AUC_GROUP_METRICS, LANGUAGE, Check, Policy
+
+__all__ = [
+    "CheckOutcome",
+    "GateDecision",
+    "Observation",
+    "SkippedCheck",
+    "evaluate",
+    "observe",
+]
+
+Status = Literal["PASS", "FAIL", "WARN", "INSUFFICIENT"]
+Effect = Literal["none", "warn", "block"]
+Name = str | tuple[str, ...] | None
+
+
+def _name(x: Any) -> Name:
+    """Attributes and groups are a string, or a list for an intersection; make them hashable."""
+    if x is None:
+        return None
+    if isinstance(x, list | tuple):
+        return str(x[0]) if len(x) == 1 else tuple(str(v) for v in x)
+    return str(x)
+
+
+def _num(x: Any) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return None
+    return float(x) if math.isfinite(x) else None
+
+
+def _estimate(x: Any) -> tuple[float | None, float | None, float | None] | None:
+    """``(value, ci_low, ci_high)`` of an estimate object or a bare number; None if absent."""
+    if isinstance(x, dict) and "value" in x:
+        return _num(x.get("value")), _num(x.get("ci_low")), _num(x.get("ci_high"))
+    if _num(x) is not None:
+        return _num(x), None, None
+    return None
+
+
+def show_name(x: Name) -> str:
+    return " & ".join(x) if isinstance(x, tuple) else str(x)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One number a check reads from one result document."""
+
+    result: str
+    kind: str
+    metric: str
+    aggregation: str
+    attribute: Name
+    group: Name
+    reference: Name = None
+    value: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+    #: Why the number cannot be judged (too few rows, suppressed, undefined, absent), or None.
+    insufficient: str | None = None
+    #: Context worth a reader's attention (e.g. "worst of 4 groups").
+    note: str | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        """What a baseline observation must share to be "the same number" in a later run."""
+        group = None if self.aggregation == "worst_group" else self.group
+        return (self.kind, self.metric, self.aggregation, self.attribute, group, self.reference)
+
+    def where(self) -> str:
+        """``race=Caucasian``, ``race=Caucasian,sex=Male``, ``race=Other vs Caucasian``."""
+        if self.attribute is None:
+            return "(overall)" if self.insufficient is None else "(none)"
+        if self.group is None:
+            return show_name(self.attribute)
+        attrs = self.attribute if isinstance(self.attribute, tuple) else (self.attribute,)
+        groups = self.group if isinstance(self.group, tuple) else (self.group,)
+        text = ",".join(f"{a}={g}" for a, g in zip(attrs, groups, strict=False))
+        if self.reference is not None:
+            text += f" vs {show_name(self.reference)}"
+        if self.aggregation == "worst_group":
+            text += " (worst)"
+        return text
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The verdict of one check on one observation.
+
+    ``status`` is what happened (PASS, FAIL, WARN = failed a ``warn``-severity check,
+    INSUFFICIENT = could not be judged); ``effect`` is what it does to the release: ``block``,
+    ``warn`` or ``none``.
+    """
+
+    check_id: str
+    status: Status
+    effect: Effect
+    severity: str
+    policy: str
+    observation: Observation
+    threshold: str
+    reason: str
+    description: str = ""
+    source: str = ""
+    baseline_value: float | None = None
+
+    @property
+    def metric(self) -> str:
+        return self.observation.metric
+
+    @property
+    def attribute(self) -> Name:
+        return self.observation.attribute
+
+    @property
+    def group(self) -> Name:
+        return self.observation.group
+
+    @property
+    def value(self) -> float | None:
+        return self.observation.value
+
+    @property
+    def ci(self) -> tuple[float | None, float | None]:
+        return self.observation.ci_low, self.observation.ci_high
+
+    @property
+    def result(self) -> str:
+        return self.observation.result
+
+    def as_dict(self) -> dict[str, Any]:
+        o = asdict(self.observation)
+        for k in ("attribute", "group", "reference"):
+            if isinstance(o[k], tuple):
+                o[k] = list(o[k])
+        return {
+            "check": self.check_id,
+            "status": self.status,
+            "effect": self.effect,
+            "severity": self.severity,
+            "policy": self.policy,
+            "threshold": self.threshold,
+            "reason": self.reason,
+            "baseline_value": self.baseline_value,
+            **o,
+        }
+
+
+@dataclass(frozen=True)
+class SkippedCheck:
+    """A check none of whose audit kinds was among the results (listed, not counted)."""
+
+    check_id: str
+    kinds: tuple[str, ...]
+    policy: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Every outcome of one gate run, and the verdict they add up to."""
+
+    policy: Policy
+    outcomes: tuple[CheckOutcome, ...]
+    skipped: tuple[SkippedCheck, ...]
+    results: tuple[ResultInput, ...]
+    baselines: tuple[Baseline, ...]
+    generated_at: str
+
+    @property
+    def blocked(self) -> bool:
+        return any(o.effect == "block" for o in self.outcomes)
+
+    @property
+    def verdict(self) -> Literal["blocked", "passed"]:
+        return "blocked" if self.blocked else "passed"
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing blocks, 1 when something does (2 is for input errors, raised)."""
+        return 1 if self.blocked else 0
+
+    def counts(self) -> dict[str, int]:
+        c = {"total": len(self.outcomes), "skipped": len(self.skipped)}
+        for status in ("PASS", "FAIL", "WARN", "INSUFFICIENT"):
+            c[status.lower()] = sum(o.status == status for o in self.outcomes)
+        for effect in ("block", "warn"):
+            c[f"effect_{effect}"] = sum(o.effect == effect for o in self.outcomes)
+        return c
+
+
+# --- reading observations -------------------------------------------------------------------
+
+
+def _filters(check: Check, doc: dict[str, Any]) -> list[Name] | None:
+    if check.attributes is None:
+        return None
+    language = (doc.get("settings") or {}).get("language")
+    out = []
+    for a in check.attributes:
+        if a == LANGUAGE:
+            if language:
+                out.append(_name(language))
+        else:
+            out.append(_name(a))
+    return out
+
+
+def _matches(filters: list[Name] | None, attribute: Any) -> bool:
+    return filters is None or _name(attribute) in filters
+
+
+def _group_metric(
+    doc: dict[str, Any], g: dict[str, Any], metric: str
+) -> tuple[float | None, float | None, float | None] | None:
+    est = _estimate((g.get("metrics") or {}).get(metric))
+    if est is None and metric not in ("metrics", "verdicts", "n"):
+        est = _estimate(g.get(metric))  # impact_ratio lives beside metrics
+    if est is None:  # a user metric from --metric NAME=module:func (point value only)
+        key = (_name(g.get("attribute")), _name(g.get("group")))
+        for c in doc.get("custom_metrics") or []:
+            if (_name(c.get("attribute")), _name(c.get("group"))) == key:
+                est = _estimate((c.get("metrics") or {}).get(metric))
+                break
+    return est
+
+
+def _group_reason(
+    doc: dict[str, Any], g: dict[str, Any], check: Check, undefined: bool
+) -> str | None:
+    n = g.get("n")
+    if (g.get("verdicts") or {}).get("evidence") == "insufficient_evidence":
+        s = doc.get("settings") or {}
+        if g.get("positives") is not None and s.get("min_positives") is not None:
+            return (
+                f"insufficient evidence: {g.get('positives')} label positives and "
+                f"{g.get('negatives')} negatives, the audit needs {s.get('min_positives')} "
+                f"and {s.get('min_negatives')}"
+            )
+        return "insufficient evidence (the audit's minimum-count rule)"
+    if check.min_group_size and isinstance(n, int) and n < check.min_group_size:
+        return f"n = {n} is below the check's min_group_size {check.min_group_size}"
+    if undefined:
+        return "undefined for this group (a rate with an empty denominator)"
+    return None
+
+
+def _size_reason(check: Check, n: Any) -> str | None:
+    if check.min_group_size and isinstance(n, int) and n < check.min_group_size:
+        return f"n = {n} is below the check's min_group_size {check.min_group_size}"
+    return None
+
+
+def _base(check: Check, doc: dict[str, Any], label: str, **kw: Any) -> Observation:
+    return Observation(
+        result=label,
+        kind=str(doc.get("kind")),
+        metric=check.metric,
+        aggregation=check.aggregation,
+        **kw,
+    )
+
+
+def _per_group(
+    check: Check, doc: dict[str, Any], label: str, filters: list[Name] | None, suppressed: bool
+) -> list[Observation]:
+    out = []
+    for g in doc.get("groups") or []:
+        if not _matches(filters, g.get("attribute")):
+            continue
+        est = _group_metric(doc, g, check.metric)
+        if est is None:
+            continue
+        v, lo, hi = est
+        out.append(
+            _base(
+                check,
+                doc,
+                label,
+                attribute=_name(g.get("attribute")),
+                group=_name(g.get("group")),
+                value=v,
+                ci_low=lo,
+                ci_high=hi,
+                n=g.get("n"),
+                insufficient=_group_reason(doc, g, check, v is None),
+            )
+        )
+    if out and suppressed:
+        # A group too small to measure is a group the gate could not check: say so.
+        for s in doc.get("suppressed_groups") or []:
+            if _matches(filters, s.get("attribute")):
+                out.append(
+                    _base(
+                        check,
+                        doc,
+                        label,
+                        attribute=_name(s.get("attribute")),
+                        group=_name(s.get("group")),
+                        insufficient=f"not measured: the audit suppressed it ({s.get('reason')})",
+                    )
+                )
+    return out
+
+
+def _badness(check: Check, v: float) -> float:
+    """How far past the thresholds ``v`` lies (larger = worse); picks the worst group."""
+    parts = []
+    if check.min is not None:
+        parts.append(check.min - v)
+    if check.max is not None:
+        parts.append(v - check.max)
+    if parts:
+        return max(parts)
+    assert check.change is not None
+    return -v if check.change.direction == "higher_is_better" else v
+
+
+def _worst_group(
+    check: Check, doc: dict[str, Any], label: str, filters: list[Name] | None
+) -> list[Observation]:
+    by_attr: dict[Name, list[Observation]] = {}
+    for o in _per_group(check, doc, label, filters, suppressed=False):
+        by_attr.setdefault(o.attribute, []).append(o)
+    out = []
+    for attr, obs in by_attr.items():
+        ok = [o for o in obs if o.insufficient is None]
+        hidden = sum(_name(s.get("attribute")) == attr for s in doc.get("suppressed_groups") or [])
+        left = len(obs) - len(ok) + hidden
+        if not ok:
+            out.append(
+                _base(
+                    check,
+                    doc,
+                    label,
+                    attribute=attr,
+                    insufficient=f"no {show_name(attr)} group has sufficient evidence",
+                )
+            )
+            continue
+        worst = max(ok, key=lambda o: _badness(check, o.value))  # type: ignore[arg-type]
+        note = f"worst of {len(ok)} groups"
+        if left:
+            note += f"; {left} without sufficient evidence not considered"
+        out.append(replace(worst, note=note))
+    return out
+
+
+def _disparities(
+    check: Check, doc: dict[str, Any], label: str, filters: list[Name] | None
+) -> list[Observation]:
+    field = "ratio" if check.aggregation == "ratio_to_reference" else "difference"
+    sizes = {
+        (_name(g.get("attribute")), _name(g.get("group"))): g.get("n")
+        for g in doc.get("groups") or []
+    }
+    out = []
+    for d in doc.get("disparities") or []:
+        if d.get("metric") != check.metric or not _matches(filters, d.get("attribute")):
+            continue
+        est = _estimate(d.get(field))
+        if est is None:
+            continue
+        attr, group, ref = _name(d.get("attribute")), _name(d.get("group")), d.get("reference")
+        n = sizes.get((attr, group))
+        reason = None
+        if d.get("verdict") == "insufficient_evidence":
+            reason = (
+                f"insufficient evidence for {show_name(group)} or the reference "
+                f"{show_name(_name(ref))}"
+            )
+        else:
+            reason = _size_reason(check, n) or (None if est[0] is not None else "undefined")
+        out.append(
+            _base(
+                check,
+                doc,
+                label,
+                attribute=attr,
+                group=group,
+                reference=_name(ref),
+                value=est[0],
+                ci_low=est[1],
+                ci_high=est[2],
+                n=n,
+                insufficient=reason,
+            )
+        )
+    return out
+
+
+def _summary(
+    check: Check, doc: dict[str, Any], label: str, filters: list[Name] | None
+) -> list[Observation]:
+    out = []
+    for s in doc.get("summary") or []:
+        if s.get("metric") != check.metric or not _matches(filters, s.get("attribute")):
+            continue
+        v, lo, hi = _num(s.get("value")), _num(s.get("ci_low")), _num(s.get("ci_high"))
+        included = s.get("groups_included") or []
+        excluded = s.get("groups_excluded_insufficient") or []
+        note = None
+        if excluded:
+            names = ", ".join(show_name(_name(x)) for x in excluded)
+            note = f"over {len(included)} groups; without sufficient evidence, left out: {names}"
+        reason = None
+        if v is None:
+            reason = (
+                "undefined: fewer than two groups with sufficient evidence"
+                if "groups_included" in s and len(included) < 2
+                else "undefined"
+            )
+        out.append(
+            _base(
+                check,
+                doc,
+                label,
+                attribute=_name(s.get("attribute")),
+                group=None,
+                value=v,
+                ci_low=lo,
+                ci_high=hi,
+                insufficient=reason,
+                note=note,
+            )
+        )
+    return out
+
+
+def _bias_auc(
+    check: Check, doc: dict[str, Any], label: str, filters: list[Name] | None
+) -> list[Observation]:
+    blocks = (doc.get("moderation") or {}).get("bias_aucs")
+    out: list[Observation] = []
+    for b in blocks if isinstance(blocks, list) else []:
+        attr = _name(b.get("attribute"))
+        if not _matches(filters, attr):
+            continue
+        if check.metric in BIAS_AUC_GROUP_METRICS:
+            for g in b.get("groups") or []:
+                est = _estimate(g.get(check.metric))
+                if est is None:
+                    continue
+                reason = _size_reason(check, g.get("n")) or (
+                    None if est[0] is not None else "undefined (no positive or no negative posts)"
+                )
+                out.append(
+                    _base(
+                        check,
+                        doc,
+                        label,
+                        attribute=attr,
+                        group=_name(g.get("group")),
+                        value=est[0],
+                        ci_low=est[1],
+                        ci_high=est[2],
+                        n=g.get("n"),
+                        insufficient=reason,
+                    )
+                )
+            continue
+        prefix = "generalized_mean_"
+        raw = (
+            (b.get("generalized_means") or {}).get(check.metric.removeprefix(prefix))
+            if check.metric.startswith(prefix)
+            else b.get(check.metric)
+        )
+        est = _estimate(raw)
+        if est is not None:
+            out.append(
+                _base(
+                    check,
+                    doc,
+                    label,
+                    attribute=attr,
+                    group=None,
+                    value=est[0],
+                    ci_low=est[1],
+                    ci_high=est[2],
+                    insufficient=None if est[0] is not None else "undefined",
+                )
+            )
+    return out
+
+
+def _available(check: Check, doc: dict[str, Any]) -> list[str]:
+    if check.aggregation in ("per_group", "worst_group"):
+        names = {m for g in doc.get("groups") or [] for m in (g.get("metrics") or {})}
+        if any("impact_ratio" in g for g in doc.get("groups") or []):
+            names.add("impact_ratio")
+        names |= {m for c in doc.get("custom_metrics") or [] for m in (c.get("metrics") or {})}
+        return sorted(names)
+    if check.aggregation in ("ratio_to_reference", "difference_to_reference"):
+        return sorted({str(d.get("metric")) for d in doc.get("disparities") or []})
+    if check.aggregation == "summary":
+        return sorted({str(s.get("metric")) for s in doc.get("summary") or []})
+    return []
+
+
+def _nothing_found(
+    check: Check, doc: dict[str, Any], label: str, filters: list[Name] | None
+) -> Observation:
+    reason = f"{label} has no {check.metric} ({check.aggregation.replace('_', ' ')})"
+    if check.attributes is not None:
+        if LANGUAGE in check.attributes and not (doc.get("settings") or {}).get("language"):
+            reason += "; the audit had no language column (run it with --language)"
+        else:
+            shown = ", ".join(show_name(f) for f in filters or [] if f is not None)
+            reason += f" for {shown or 'the attributes the check names'}"
+    skipped = (doc.get("moderation") or {}).get("bias_aucs_skipped")
+    if check.aggregation == "bias_auc" and skipped:
+        reason += f" ({skipped})"
+    available = _available(check, doc)
+    if available:
+        reason += f"; it has: {', '.join(available)}"
+    return _base(check, doc, label, attribute=None, group=None, insufficient=reason)
+
+
+def observe(check: Check, doc: dict[str, Any], label: str = "result") -> list[Observation]:
+    """Every number ``check`` reads from the result document ``doc`` (at least one).
+
+    When the document holds nothing the check can read, the single observation returned is
+    marked insufficient and says what is missing, so a typo in a metric name or an audit run
+    without the needed column shows up instead of passing silently.
+    """
+    filters = _filters(check, doc)
+    agg = check.aggregation
+    if agg == "per_group":
+        obs = _per_group(check, doc, label, filters, suppressed=True)
+    elif agg == "worst_group":
+        obs = _worst_group(check, doc, label, filters)
+    elif agg in ("ratio_to_reference", "difference_to_reference"):
+        obs = _disparities(check, doc, label, filters)
+    elif agg == "summary":
+        obs = _summary(check, doc, label, filters)
+    else:
+        obs = _bias_auc(check, doc, label, filters)
+    return obs or [_nothing_found(check, doc, label, filters)]
+
+
+# --- judging ----------------------------------------------------------------------------------
+
+
+def fmt(v: float | None, near: Sequence[float | None] = ()) -> str:
+    """A number as printed: 3 significant digits, more when that would look like a threshold."""
+    if v is None:
+        return "n/a"
+    if v == int(v) and abs(v) < 1e12:
+        return str(int(v))
+    text = f"{v:.3g}"
+    if any(t is not None and float(text) == t and v != t for t in near):
+        text = f"{v:.6g}"
+    return text
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:g}%"
+
+
+def threshold_text(check: Check) -> str:
+    """``min 0.8``, ``max 0.1``, ``min 0.8 max 1.25``, ``worsening <= 0.02 vs baseline``..."""
+    parts = []
+    if check.min is not None:
+        parts.append(f"min {fmt(check.min)}")
+    if check.max is not None:
+        parts.append(f"max {fmt(check.max)}")
+    text = " ".join(parts)
+    if check.change is not None:
+        c = check.change
+        limit = _pct(c.max_worsening) if c.relative else fmt(c.max_worsening)
+        change = f"worsening <= {limit} vs baseline"
+        text = f"{text}; {change}" if text else change
+    if check.decide_on == "interval":
+        text += " (interval)"
+    elif check.decide_on == "interval_strict":
+        text += " (whole interval)"
+    return text
+
+
+def _interval(o: Observation, near: Sequence[float | None]) -> str:
+    return f"[{fmt(o.ci_low, near)}, {fmt(o.ci_high, near)}]"
+
+
+def _threshold_verdict(check: Check, o: Observation) -> tuple[bool, str]:
+    lo_t, hi_t = check.min, check.max
+    near = (lo_t, hi_t)
+    v = o.value
+    assert v is not None
+    if check.decide_on == "point":
+        if lo_t is not None and v < lo_t:
+            return False, f"{fmt(v, near)} is below the minimum {fmt(lo_t)}"
+        if hi_t is not None and v > hi_t:
+            return False, f"{fmt(v, near)} is above the maximum {fmt(hi_t)}"
+        return True, f"{fmt(v, near)} is within {threshold_text(check)}"
+    lo, hi = o.ci_low, o.ci_high
+    assert lo is not None and hi is not None
+    iv = _interval(o, near)
+    if check.decide_on == "interval":  # fail only on a clear violation
+        if lo_t is not None and hi < lo_t:
+            return False, f"the whole interval {iv} is below the minimum {fmt(lo_t)}"
+        if hi_t is not None and lo > hi_t:
+            return False, f"the whole interval {iv} is above the maximum {fmt(hi_t)}"
+        return True, f"the interval {iv} reaches the allowed range"
+    # interval_strict: pass only on clear compliance
+    if lo_t is not None and lo < lo_t:
+        return False, f"the interval {iv} reaches below the minimum {fmt(lo_t)}"
+    if hi_t is not None and hi > hi_t:
+        return False, f"the interval {iv} reaches above the maximum {fmt(hi_t)}"
+    return True, f"the whole interval {iv} lies within the allowed range"
+
+
+def _change_verdict(check: Check, o: Observation, base: Observation) -> tuple[bool, str]:
+    c = check.change
+    assert c is not None and base.value is not None and o.value is not None
+    higher = c.direction == "higher_is_better"
+    current = o.value
+    if check.decide_on != "point" and o.ci_low is not None and o.ci_high is not None:
+        # interval: judge the favourable end (regressions beyond noise only);
+        # interval_strict: the unfavourable end (must be no worse even at its worst)
+        favourable = check.decide_on == "interval"
+        current = o.ci_high if higher == favourable else o.ci_low
+    b = base.value
+    delta = (b - current) if higher else (current - b)  # > 0: worse than the baseline
+    if c.relative:
+        worsening = (0.0 if delta <= 0 else math.inf) if b == 0 else delta / abs(b)
+        shown = _pct(worsening) if math.isfinite(worsening) else "an unbounded share (from 0)"
+        limit = _pct(c.max_worsening)
+    else:
+        worsening = delta
+        shown, limit = fmt(worsening), fmt(c.max_worsening)
+    if worsening <= 0:
+        word = "improved on" if delta < 0 else "equals"
+        return True, f"{fmt(current)} {word} the baseline {fmt(b)}"
+    ok = worsening <= c.max_worsening * (1 + 1e-9) + 1e-12
+    verb = "within" if ok else "more than"
+    return ok, (
+        f"{fmt(current)} is worse than the baseline {fmt(b)} by {shown}, {verb} the {limit} allowed"
+    )
+
+
+_COUNTS_AS = {"fail": "a failure", "warn": "a warning", "pass": "nothing"}
+
+
+class _BaselineIndex:
+    """The baseline's observations, found by :meth:`Observation.key`."""
+
+    def __init__(self, policy: Policy, baselines: Sequence[Baseline]) -> None:
+        self.given = bool(baselines)
+        self._by_key: dict[tuple[Any, ...], dict[str, Observation]] = {}
+        for b in baselines:
+            if b.type == "blessing":
+                for rec in b.doc["observations"]:
+                    o = _from_record(rec)
+                    if o is not None:
+                        self._add(o)
+                continue
+            for check in policy.checks:
+                if check.change is not None and b.doc.get("kind") in check.kinds:
+                    for o in observe(check, b.doc, b.label):
+                        if o.insufficient is None and o.value is not None:
+                            self._add(o)
+
+    def _add(self, o: Observation) -> None:
+        self._by_key.setdefault(o.key(), {}).setdefault(o.result, o)
+
+    def lookup(self, o: Observation) -> Observation | None:
+        found = self._by_key.get(o.key(), {})
+        if len(found) == 1:
+            return next(iter(found.values()))
+        return found.get(o.result)  # several results of this kind: match by name
+
+
+def _from_record(rec: Any) -> Observation | None:
+    if not isinstance(rec, dict) or rec.get("insufficient") or _num(rec.get("value")) is None:
+        return None
+    try:
+        return Observation(
+            result=str(rec.get("result")),
+            kind=str(rec["kind"]),
+            metric=str(rec["metric"]),
+            aggregation=str(rec["aggregation"]),
+            attribute=_name(rec.get("attribute")),
+            group=_name(rec.get("group")),
+            reference=_name(rec.get("reference")),
+            value=_num(rec.get("value")),
+            ci_low=_num(rec.get("ci_low")),
+            ci_high=_num(rec.get("ci_high")),
+        )
+    except KeyError:
+        return None
+
+
+def _judge(policy: Policy, check: Check, o: Observation, index: _BaselineIndex) -> CheckOutcome:
+    def outcome(
+        status: Status, effect: Effect, reason: str, base: float | None = None
+    ) -> CheckOutcome:
+        if o.note and status != "INSUFFICIENT":
+            reason = f"{reason} ({o.note})"
+        return CheckOutcome(
+            check_id=check.id,
+            status=status,
+            effect=effect,
+            severity=check.severity,
+            policy=policy.ref,
+            observation=o,
+            threshold=threshold_text(check),
+            reason=reason,
+            description=check.description,
+            source=check.source,
+            baseline_value=base,
+        )
+
+    def insufficient(why: str) -> CheckOutcome:
+        rule = check.insufficient or policy.insufficient
+        effect: Effect = {
+            "fail": "block" if check.severity == "block" else "warn",
+            "warn": "warn",
+            "pass": "none",
+        }[rule]  # type: ignore[assignment]
+        return outcome("INSUFFICIENT", effect, f"{why}; counts as {_COUNTS_AS[rule]}")
+
+    if o.insufficient or o.value is None:
+        return insufficient(o.insufficient or "undefined")
+    if check.decide_on != "point" and (o.ci_low is None or o.ci_high is None):
+        return insufficient(
+            f"no confidence interval, and decide_on: {check.decide_on} needs one "
+            "(was the audit run with --resamples 0?)"
+        )
+    failed: list[str] = []
+    passed: list[str] = []
+    if check.min is not None or check.max is not None:
+        ok, text = _threshold_verdict(check, o)
+        (passed if ok else failed).append(text)
+    base = None
+    if check.change is not None:
+        base = index.lookup(o)
+        if base is None:
+            why = (
+                "no baseline given"
+                if not index.given
+                else "the baseline has no sufficient value for this"
+            )
+            if check.min is None and check.max is None:
+                return insufficient(f"{why} to compare with")
+            passed.append(f"not compared: {why}")
+        else:
+            ok, text = _change_verdict(check, o, base)
+            (passed if ok else failed).append(text)
+    base_value = base.value if base is not None else None
+    if failed:
+        if check.severity == "block":
+            return outcome("FAIL", "block", "; ".join(failed), base_value)
+        return outcome("WARN", "warn", "; ".join(failed), base_value)
+    return outcome("PASS", "none", "; ".join(passed), base_value)
+
+
+def evaluate(
+    policy: Policy,
+    results: Sequence[dict[str, Any] | ResultInput],
+    baselines: Sequence[dict[str, Any] | Baseline] | None = None,
+) -> GateDecision:
+    """Apply ``policy`` to result documents, comparing with ``baselines`` where checks ask.
+
+    Parameters
+    ----------
+    policy
+        A loaded policy (:func:`audit.policy.load_policy`).
+    results
+        Result documents, as dicts or as :class:`ResultInput` (which carry a file name and
+        hash into the blessing).
+    baselines
+        Result documents or blessings of the release to compare with, for checks with a
+        ``change`` threshold.
+
+    Returns
+    -------
+    GateDecision
+        One outcome per (check, observation); checks whose kinds match no result are listed as
+        skipped and do not count.
+
+    Raises
+    ------
+    ConfigError
+        No check of the policy applies to any of the results: nothing would be gated.
+    """
+    inputs = tuple(as_result(r, i) for i, r in enumerate(results))
+    if not inputs:
+        raise ConfigError("no result documents to gate")
+    base = tuple(as_baseline(b, f"baseline-{i + 1}") for i, b in enumerate(baselines or ()))
+    index = _BaselineIndex(policy, base)
+    outcomes: list[CheckOutcome] = []
+    skipped: list[SkippedCheck] = []
+    for check in policy.checks:
+        matching = [r for r in inputs if r.kind in check.kinds]
+        if not matching:
+            reason = f"no {' or '.join(check.kinds)} result"
+            skipped.append(SkippedCheck(check.id, tuple(check.kinds), policy.ref, reason))
+            continue
+        for r in matching:
+            for o in observe(check, r.doc, r.label):
+                outcomes.append(_judge(policy, check, o, index))
+    if not outcomes:
+        kinds = ", ".join(sorted({r.kind for r in inputs}))
+        raise ConfigError(
+            f"policy {policy.ref} has no check for {kinds} results, so nothing would be gated; "
+            "use a policy whose checks name these kinds"
+        )
+    return GateDecision(
+        policy=policy,
+        outcomes=tuple(outcomes),
+        skipped=tuple(skipped),
+        results=inputs,
+        baselines=base,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )

@@ -1,0 +1,290 @@
+"""Presenting a :class:`GateDecision`: text lines, JUnit XML, Markdown, blessing JSON.
+
+Pure functions from a decision to a string; they compute nothing the decision does not hold.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from typing import Any
+
+from audit.gate._evaluate import CheckOutcome, GateDecision, fmt
+from audit.gate._inputs import BLESSING_VERSION
+
+__all__ = [
+    "render_blessing",
+    "render_junit",
+    "render_lines",
+    "render_markdown",
+    "render_verdict",
+]
+
+_ORDER = {"FAIL": 0, "INSUFFICIENT": 1, "WARN": 2, "PASS": 3}
+
+
+def _value(o: CheckOutcome) -> str:
+    obs = o.observation
+    if obs.value is None:
+        return "n/a"
+    near = [float(w) for w in o.threshold.replace(";", " ").split() if _is_number(w)]
+    text = fmt(obs.value, near)
+    if obs.ci_low is not None and obs.ci_high is not None:
+        text += f" [{fmt(obs.ci_low, near)}, {fmt(obs.ci_high, near)}]"
+    return text
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _multi(decision: GateDecision) -> bool:
+    return len(decision.results) > 1
+
+
+def render_line(o: CheckOutcome, with_result: bool = False) -> str:
+    """``FAIL          four-fifths  impact_ratio race=Other 0.61 [0.55, 0.67] min 0.8  default@1``
+    followed, unless it passed, by `` — why``."""
+    head = f"{o.status:<12}  {o.check_id}  {o.metric} {o.observation.where()} {_value(o)}"
+    text = f"{head} {o.threshold}  {o.policy}"
+    if with_result:
+        text += f"  in {o.result}"
+    if o.status != "PASS":
+        text += f" — {o.reason}"
+    return text
+
+
+def render_lines(decision: GateDecision) -> list[str]:
+    """One line per outcome in policy order, then one per skipped check."""
+    multi = _multi(decision)
+    lines = [render_line(o, multi) for o in decision.outcomes]
+    for s in decision.skipped:
+        lines.append(f"{'SKIPPED':<12}  {s.check_id}  {s.reason}  {s.policy}")
+    return lines
+
+
+def _blocking_checks(decision: GateDecision) -> list[str]:
+    return list(dict.fromkeys(o.check_id for o in decision.outcomes if o.effect == "block"))
+
+
+def render_verdict(decision: GateDecision) -> str:
+    """The one-line verdict, e.g. ``BLOCKED by default@1.0.0: 6 failed (four-fifths, ...)``."""
+    c = decision.counts()
+    ref = decision.policy.ref
+    parts = [f"{c['fail']} failed", f"{c['warn']} warned"]
+    insufficient = [o for o in decision.outcomes if o.status == "INSUFFICIENT"]
+    if insufficient:
+        effects = Counter(o.effect for o in insufficient)
+        how = ", ".join(
+            f"{n} {word}"
+            for effect, word in (("block", "block"), ("warn", "warn"), ("none", "ignored"))
+            if (n := effects[effect])
+        )
+        parts.append(f"{len(insufficient)} insufficient ({how})")
+    parts.append(f"{c['pass']} passed")
+    if decision.skipped:
+        parts.append(f"{c['skipped']} checks skipped (no matching result)")
+    tail = ", ".join(parts)
+    if decision.blocked:
+        return f"BLOCKED by {ref}: {', '.join(_blocking_checks(decision))} — {tail}"
+    return f"PASSED {ref}: nothing blocks — {tail}"
+
+
+def render_junit(decision: GateDecision) -> str:
+    """JUnit XML: one testsuite for the policy, one testcase per outcome.
+
+    FAIL, and INSUFFICIENT that blocks, become ``<failure>``; INSUFFICIENT that does not block
+    and checks with no matching result become ``<skipped>`` (they could not be judged); WARN is
+    a passing testcase whose ``<system-out>`` says why it warned — JUnit has no warning state,
+    and a warning must not turn a CI test report red.
+    """
+    multi = _multi(decision)
+    failures = sum(o.effect == "block" for o in decision.outcomes)
+    skipped = sum(
+        o.status == "INSUFFICIENT" and o.effect != "block" for o in decision.outcomes
+    ) + len(decision.skipped)
+    tests = len(decision.outcomes) + len(decision.skipped)
+    counts = {
+        "tests": str(tests),
+        "failures": str(failures),
+        "errors": "0",
+        "skipped": str(skipped),
+        "time": "0",
+    }
+    root = ET.Element("testsuites", {"name": "socialaudit gate", **counts})
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {"name": decision.policy.ref, "timestamp": decision.generated_at, **counts},
+    )
+    props = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("policy", decision.policy.ref),
+        ("policy_sha256", decision.policy.sha256 or ""),
+        ("verdict", decision.verdict),
+        *((f"result:{r.label}", r.sha256 or "") for r in decision.results),
+    ):
+        ET.SubElement(props, "property", {"name": name, "value": value})
+    for o in decision.outcomes:
+        name = f"{o.metric} {o.observation.where()}"
+        if multi:
+            name += f" in {o.result}"
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": f"{decision.policy.id}.{o.check_id}", "name": name, "time": "0"},
+        )
+        detail = (
+            f"{render_line(o, multi)}\n{o.description}\nsource: {o.source}".rstrip()
+            if o.description
+            else f"{render_line(o, multi)}\nsource: {o.source}"
+        )
+        if o.effect == "block":
+            el = ET.SubElement(case, "failure", {"message": o.reason, "type": o.status})
+            el.text = detail
+        elif o.status == "INSUFFICIENT":
+            ET.SubElement(case, "skipped", {"message": o.reason})
+            ET.SubElement(case, "system-out").text = detail
+        else:
+            ET.SubElement(case, "system-out").text = (
+                f"WARN: {o.reason}\n{detail}" if o.status == "WARN" else detail
+            )
+    for s in decision.skipped:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": f"{decision.policy.id}.{s.check_id}", "name": s.check_id, "time": "0"},
+        )
+        ET.SubElement(case, "skipped", {"message": s.reason})
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+_ICON = {"FAIL": "❌ FAIL", "WARN": "⚠️ WARN", "INSUFFICIENT": "❔ INSUFFICIENT", "PASS": "✅ PASS"}
+
+
+def _table(rows: list[CheckOutcome], multi: bool) -> list[str]:
+    head = ["Status", "Check", "Metric", "Where", "Value [CI]", "Threshold", "Why"]
+    if multi:
+        head.insert(4, "Result")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for o in rows:
+        status = _ICON[o.status] + (
+            " (blocks)" if o.status == "INSUFFICIENT" and o.effect == "block" else ""
+        )
+        cells = [status, f"`{o.check_id}`", o.metric, o.observation.where(), _value(o)]
+        if multi:
+            cells.insert(4, o.result)
+        cells += [o.threshold, "" if o.status == "PASS" else o.reason]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def render_markdown(decision: GateDecision) -> str:
+    """A job summary / PR comment: verdict, the outcomes that need attention, the rest folded."""
+    multi = _multi(decision)
+    title = "❌ Release gate: blocked" if decision.blocked else "✅ Release gate: passed"
+    out = [f"## {title} (`{decision.policy.ref}`)", "", render_verdict(decision), ""]
+    rows = sorted(decision.outcomes, key=lambda o: _ORDER[o.status])
+    attention = [o for o in rows if o.status != "PASS"]
+    passed = [o for o in rows if o.status == "PASS"]
+    if attention:
+        out += [*_table(attention, multi), ""]
+    if passed:
+        out += [f"<details><summary>{len(passed)} passed</summary>", ""]
+        out += [*_table(passed, multi), "", "</details>", ""]
+    if decision.skipped:
+        out.append(
+            "Skipped (no matching result): "
+            + ", ".join(f"`{s.check_id}` ({s.reason})" for s in decision.skipped)
+        )
+        out.append("")
+    sha = decision.policy.sha256
+    out.append(
+        f"Policy `{decision.policy.ref}`"
+        + (f" (sha256 `{sha[:12]}`)" if sha else "")
+        + " on "
+        + ", ".join(
+            f"`{r.path or r.label}`" + (f" (sha256 `{r.sha256[:12]}`)" if r.sha256 else "")
+            for r in decision.results
+        )
+        + "."
+    )
+    if decision.baselines:
+        out.append(
+            "Compared with baseline "
+            + ", ".join(f"`{b.path or b.label}` ({b.type})" for b in decision.baselines)
+            + "."
+        )
+    return "\n".join(out) + "\n"
+
+
+def render_blessing(decision: GateDecision) -> str:
+    """The blessing: the decision, what it was made on (hashes) and every value checked.
+
+    A later run can pass it as ``--baseline``; only a ``passed`` blessing is accepted there.
+    """
+    from audit import __version__
+
+    p = decision.policy
+    doc = {
+        "blessing_version": BLESSING_VERSION,
+        "decision": decision.verdict,
+        "generated_at": decision.generated_at,
+        "socialaudit_version": __version__,
+        "policy": {"id": p.id, "version": p.version, "path": p.path, "sha256": p.sha256},
+        "results": [
+            {"label": r.label, "kind": r.kind, "path": r.path, "sha256": r.sha256}
+            for r in decision.results
+        ],
+        "baselines": [
+            {"label": b.label, "type": b.type, "path": b.path, "sha256": b.sha256}
+            for b in decision.baselines
+        ],
+        "counts": decision.counts(),
+        "observations": [_record(o) for o in decision.outcomes],
+        "skipped": [
+            {"check": s.check_id, "kinds": list(s.kinds), "reason": s.reason}
+            for s in decision.skipped
+        ],
+    }
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _record(o: CheckOutcome) -> dict[str, Any]:
+    rec = o.as_dict()
+    rec["insufficient"] = rec["insufficient"] is not None
+    rec.pop("description", None)
+    return {
+        k: rec[k]
+        for k in (
+            "check",
+            "status",
+            "effect",
+            "severity",
+            "threshold",
+            "reason",
+            "result",
+            "kind",
+            "metric",
+            "aggregation",
+            "attribute",
+            "group",
+            "reference",
+            "value",
+            "ci_low",
+            "ci_high",
+            "n",
+            "insufficient",
+            "baseline_value",
+        )
+    }
