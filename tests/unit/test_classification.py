@@ -25,7 +25,7 @@ def labelled(tmp_path):
 
 
 def test_sweep_point_equals_the_audit_at_that_threshold(labelled):
-    df, path = labelled
+    _df, path = labelled
     data = load_labelled_set(path, label="label", score="score", groups=["group"])
     doc = classification_audit(
         data, options=ClassificationOptions(threshold=0.35, engine=FAST, explain=False)
