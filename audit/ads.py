@@ -33,15 +33,16 @@ from numpy.typing import NDArray
 from audit.data import read_table
 from audit.exceptions import ConfigError, DataError
 from audit.metrics._bootstrap import BootstrapSettings
-from audit.metrics._disparity import _min_over_max, four_fifths_verdict, ratio_band_verdict
+from audit.metrics._disparity import four_fifths_verdict, ratio_band_verdict
 from audit.metrics._groups import Partition
-from audit.metrics._ranking import resampled_unit_sums
+from audit.metrics._ranking import cell_sums, resampled_unit_sums
 from audit.recommendation import (
     _ci,
     _first_row,
     _ids,
     _input,
     _label,
+    _min_over_max,
     _ratio,
     _reference,
     _require,
@@ -275,9 +276,9 @@ def _block(
 ) -> dict[str, Any]:
     """Records for one ad (or all pooled) from per-user ``[eligible, impressions, reached]``."""
     level = options.bootstrap.level
-    sums = np.zeros((partition.n_cells, 4))  # users, eligible, impressions, reached
-    np.add.at(sums, cells, np.column_stack([np.ones(len(cells)), values]))
-    boot = resampled_unit_sums(values, cells, partition.n_cells, options.bootstrap, rng)
+    sums = cell_sums(values, cells, partition.n_cells)  # users, eligible, impressions, reached
+    resampled = resampled_unit_sums(values, cells, partition.n_cells, options.bootstrap, rng)
+    boot = None if resampled is None else resampled.sums
 
     def rates(s: NDArray[np.float64], sufficient: NDArray[np.bool_]) -> NDArray[np.float64]:
         """The AD_METRICS from group sums ``(..., G, 1 + 3)`` (column 0: users drawn)."""
@@ -367,11 +368,16 @@ def _block(
                             ),
                             "ratio": ratio,
                             "verdict": ratio_band_verdict(
-                                ratio["value"], options.band, bool(sufficient[g] and sufficient[ref])
+                                ratio["value"],
+                                options.band,
+                                bool(sufficient[g] and sufficient[ref]),
                             ),
                         }
                     )
         included = [_label(k) for k, ok in zip(sl.groups, sufficient, strict=True) if ok]
+        excluded = [
+            _label(k) for k, ok, s in zip(sl.groups, sufficient, shown, strict=True) if s and not ok
+        ]
         for name, metric in (
             ("delivery_impact_ratio", "delivery_rate"),
             ("reach_impact_ratio", "reach_rate"),
@@ -387,7 +393,13 @@ def _block(
                 else {"value": None, "ci_low": None, "ci_high": None}
             )
             summary.append(
-                {"attribute": sl.attribute, "metric": name, **est, "groups_included": included}
+                {
+                    "attribute": sl.attribute,
+                    "metric": name,
+                    **est,
+                    "groups_included": included,
+                    "groups_excluded_insufficient": excluded,
+                }
             )
     return {
         "n": int(total[0]),
@@ -463,16 +475,16 @@ def ads_audit(delivery: Delivery, options: AdsOptions | None = None) -> dict[str
         for rec in block["summary"]:
             if rec["metric"] != "delivery_impact_ratio" or rec["value"] is None:
                 continue
-            name = "|".join(rec["attribute"]) if isinstance(rec["attribute"], list) else rec[
-                "attribute"
-            ]
+            name = (
+                "|".join(rec["attribute"])
+                if isinstance(rec["attribute"], list)
+                else rec["attribute"]
+            )
             if name not in worst or rec["value"] < worst[name]["value"]:
                 worst[name] = {**rec, "metric": "worst_ad_delivery_impact_ratio", "ad": str(ad)}
 
     bs = options.bootstrap
-    reference = options.reference if isinstance(options.reference, str) else dict(
-        options.reference
-    )
+    reference = options.reference if isinstance(options.reference, str) else dict(options.reference)
     columns = [str(c) for c in delivery.attributes.columns]
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,

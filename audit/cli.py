@@ -7,6 +7,7 @@ Heavy modules are imported inside the commands so that ``socialaudit --help`` st
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -183,7 +184,17 @@ def _parser() -> argparse.ArgumentParser:
         "--templates", metavar="FILE", help="file with a 'template' column containing {identity}"
     )
     t.add_argument("--identities", metavar="FILE", help="file with 'term' and 'axis' columns")
+    # Other audits live in their own CLI modules; importing them is cheap (no heavy imports).
+    for module in _COMMAND_MODULES:
+        COMMANDS.update(importlib.import_module(module).register(sub))
     return p
+
+
+_COMMAND_MODULES = (
+    "audit.cli_recsys",
+    "audit.cli_gate",
+    "audit.cli_report",
+)
 
 
 def _reference(value: str) -> Any:

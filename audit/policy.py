@@ -97,7 +97,7 @@ class Change(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     direction: Literal["higher_is_better", "lower_is_better"]
-    max_worsening: float = Field(ge=0)
+    max_worsening: float = Field(ge=0, allow_inf_nan=False)
     relative: bool = False
 
 
@@ -113,8 +113,8 @@ class Check(BaseModel):
     metric: str = Field(min_length=1)
     aggregation: Aggregation
     attributes: list[str | list[str]] | None = None
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(None, allow_inf_nan=False)
+    max: float | None = Field(None, allow_inf_nan=False)
     change: Change | None = None
     min_group_size: int = Field(0, ge=0)
     severity: Literal["block", "warn"] = "block"

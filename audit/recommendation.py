@@ -25,6 +25,7 @@ Every metric is defined once, in :mod:`audit.metrics._ranking`.
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +38,15 @@ from numpy.typing import NDArray
 from audit.data import file_sha256, read_table
 from audit.exceptions import AuditError, ConfigError, DataError, ModelError
 from audit.metrics._bootstrap import BootstrapSettings, Interval, percentile_interval
-from audit.metrics._disparity import _min_over_max, _range, ratio_band_verdict
+from audit.metrics._disparity import _min_over_max as _min_over_max_nan
+from audit.metrics._disparity import _range as _range_nan
+from audit.metrics._disparity import ratio_band_verdict
 from audit.metrics._groups import MISSING, Partition, Slice
 from audit.metrics._ranking import (
     RANKING_METRICS,
     average_recommendation_popularity,
     catalogue_coverage,
+    cell_sums,
     gains_at_k,
     gini,
     ideal_dcg,
@@ -607,11 +611,7 @@ def _build(
         ok = known >= 0
         pop[known[ok]] = popularity.to_numpy(np.float64)[ok]
 
-    item_attrs = (
-        items.reindex(item_index)
-        if items is not None
-        else pd.DataFrame(index=item_index)
-    )
+    item_attrs = items.reindex(item_index) if items is not None else pd.DataFrame(index=item_index)
     return Evaluation(
         user_ids=user_index,
         user_attributes=users.reset_index(drop=True),
@@ -932,6 +932,21 @@ def _reference(
     return int(np.argmax(np.where(eligible, n, -1)))
 
 
+def _quietly(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``fn`` without numpy's "All-NaN slice" warning (a resample where no group is defined)."""
+
+    def wrapped(x: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fn(x)
+
+    return wrapped
+
+
+_range = _quietly(_range_nan)
+_min_over_max = _quietly(_min_over_max_nan)
+
+
 def _ratio(a: Any, b: Any) -> Any:
     with np.errstate(all="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
@@ -957,7 +972,6 @@ def _user_side(
         (np.cumsum(evaluated) - 1)[ev.judged_user[keep]],
         ev.judged_item[keep],
         ev.judged_gain[keep],
-        len(ev.item_ids),
     )
     per_user = user_metrics(gains, idcg[evaluated], n_rel[evaluated], k)
     names = list(RANKING_METRICS)
@@ -967,11 +981,10 @@ def _user_side(
     attrs = ev.user_attributes.loc[evaluated]
     partition = Partition(attrs)
     cells = partition.row_cell
-    sums = np.zeros((partition.n_cells, 1 + len(names)))
-    np.add.at(sums, cells, np.column_stack([np.ones(len(cells)), values]))
-    judged = np.zeros((partition.n_cells, 2))
-    np.add.at(judged, cells, counts)
-    boot = resampled_unit_sums(values, cells, partition.n_cells, options.bootstrap, rng)
+    sums = cell_sums(values, cells, partition.n_cells)
+    judged = cell_sums(counts, cells, partition.n_cells)[:, 1:]
+    resampled = resampled_unit_sums(values, cells, partition.n_cells, options.bootstrap, rng)
+    boot = None if resampled is None else resampled.sums
     level = options.bootstrap.level
 
     def means(s: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -1004,9 +1017,7 @@ def _user_side(
         mean = means(agg)
         mean_boot = None if agg_boot is None else means(agg_boot)
         shown = n >= options.min_group_size
-        sufficient = (
-            shown & (n >= options.min_users) & (agg_judged[:, 0] >= options.min_positives)
-        )
+        sufficient = shown & (n >= options.min_users) & (agg_judged[:, 0] >= options.min_positives)
         refs = {
             m: _reference(sl, options.reference, n, sufficient, mean[:, j])
             for j, m in enumerate(names)
@@ -1023,11 +1034,7 @@ def _user_side(
                 )
                 continue
             ndcg_ref = refs["ndcg"]
-            ndcg_ratio = (
-                None
-                if ndcg_ref is None
-                else _float(_ratio(mean[g, 0], mean[ndcg_ref, 0]))
-            )
+            ndcg_ratio = None if ndcg_ref is None else _float(_ratio(mean[g, 0], mean[ndcg_ref, 0]))
             groups.append(
                 {
                     "side": "user",
@@ -1037,9 +1044,7 @@ def _user_side(
                     "positives": int(agg_judged[g, 0]),
                     "negatives": int(agg_judged[g, 1]),
                     "metrics": {
-                        m: _ci(
-                            mean[g, j], None if mean_boot is None else mean_boot[:, g, j], level
-                        )
+                        m: _ci(mean[g, j], None if mean_boot is None else mean_boot[:, g, j], level)
                         for j, m in enumerate(names)
                     },
                     "verdicts": {
@@ -1080,8 +1085,14 @@ def _user_side(
                     }
                 )
         included = [_label(key) for key, ok in zip(sl.groups, sufficient, strict=True) if ok]
+        excluded = [
+            _label(key)
+            for key, ok, s in zip(sl.groups, sufficient, shown, strict=True)
+            if s and not ok
+        ]
         for j, m in enumerate(names):
             for suffix, fn in (("difference", _range), ("ratio", _min_over_max)):
+                est: dict[str, float | None]
                 if len(included) < 2:
                     est = {"value": None, "ci_low": None, "ci_high": None}
                 else:
@@ -1096,6 +1107,7 @@ def _user_side(
                         "metric": f"{m}_{suffix}",
                         **est,
                         "groups_included": included,
+                        "groups_excluded_insufficient": excluded,
                     }
                 )
     return {
@@ -1104,6 +1116,7 @@ def _user_side(
         "suppressed_groups": suppressed,
         "disparities": disparities,
         "summary": summary,
+        "bootstrap": "none" if resampled is None else resampled.method,
     }
 
 
@@ -1120,9 +1133,7 @@ def _provider_groups(ev: Evaluation, tail: NDArray[np.bool_]) -> dict[str, pd.Se
         labels = labels.where(labels.notna(), MISSING).astype(str)
         out[str(col)] = labels.where(pd.Series(ev.in_catalogue), None)
     tier = np.where(tail, "long_tail", "short_head")
-    out[POPULARITY_TIER] = pd.Series(tier, dtype="object").where(
-        pd.Series(ev.in_catalogue), None
-    )
+    out[POPULARITY_TIER] = pd.Series(tier, dtype="object").where(pd.Series(ev.in_catalogue), None)
     return out
 
 
@@ -1146,6 +1157,7 @@ def _provider_side(
     groups: list[dict[str, Any]] = []
     suppressed: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
+    methods: set[str] = set()
     for attr, labels in _provider_groups(ev, tail).items():
         known = labels.notna().to_numpy()
         names = sorted(set(labels[known]))
@@ -1171,9 +1183,12 @@ def _provider_side(
         boot = resampled_unit_sums(
             values, np.zeros(n_units, dtype=np.int64), 1, options.bootstrap, rng
         )
-        b = None if boot is None else boot[:, 0, 1:]
+        methods.add("none" if boot is None else boot.method)
+        b = None if boot is None else boot.sums[:, 0, 1:]
 
-        def shares(v: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        def shares(
+            v: NDArray[np.float64], p: int = p
+        ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
             e, r = v[..., :p], v[..., p:]
             return (
                 _ratio(e, e.sum(axis=-1, keepdims=True)),
@@ -1234,6 +1249,7 @@ def _provider_side(
                 }
             )
         included = [n for n, ok in zip(names, sufficient, strict=True) if ok]
+        excluded = [n for n, ok, s in zip(names, sufficient, shown, strict=True) if s and not ok]
         est = (
             _ci(
                 _min_over_max(e_to_r[sufficient]),
@@ -1249,6 +1265,7 @@ def _provider_side(
                 "metric": "exposure_to_relevance_ratio_min_over_max",
                 **est,
                 "groups_included": included,
+                "groups_excluded_insufficient": excluded,
             }
         )
 
@@ -1263,7 +1280,8 @@ def _provider_side(
         pop_vals, np.zeros(len(pop_vals), dtype=np.int64), 1, options.bootstrap, rng
     )
     pop_point = pop_vals.mean(axis=0) if len(pop_vals) else np.full(2, np.nan)
-    pop_b = None if pop_boot is None else _ratio(pop_boot[:, 0, 1:], pop_boot[:, 0, :1])
+    pop_b = None if pop_boot is None else _ratio(pop_boot.sums[:, 0, 1:], pop_boot.sums[:, 0, :1])
+    methods.add("none" if pop_boot is None else pop_boot.method)
     no_ci = (
         "no interval: a bootstrap over users draws fewer distinct users than the data has, "
         "which biases this catalogue-level measure; it is a census of the lists given"
@@ -1274,7 +1292,7 @@ def _provider_side(
         ("arp", pop_point[0], None if pop_b is None else pop_b[:, 0], None),
         ("aplt", pop_point[1], None if pop_b is None else pop_b[:, 1], None),
     ):
-        rec = {
+        rec: dict[str, Any] = {
             "attribute": "catalogue",
             "metric": metric,
             **_ci(value, b_vals, level),
@@ -1287,6 +1305,7 @@ def _provider_side(
         "groups": groups,
         "suppressed_groups": suppressed,
         "summary": summary,
+        "bootstrap": methods,
         "provider": {
             "attributes": [*map(str, ev.item_attributes.columns), POPULARITY_TIER],
             "catalogue_items": int(ev.in_catalogue.sum()),
@@ -1319,6 +1338,19 @@ METRIC_DEFINITIONS: dict[str, str] = {
 }
 
 
+def _ci_method(methods: set[str]) -> str:
+    text = (
+        "percentile bootstrap; users resampled with replacement, drawn as multinomial counts "
+        "over distinct (group, per-user values) rows"
+    )
+    if "buckets" in methods:
+        text += (
+            "; where there were more than 50,000 distinct rows, over 50,000 random buckets of "
+            "users within each group (random-group bootstrap)"
+        )
+    return text
+
+
 def recommendation_audit(
     ev: Evaluation, options: RecommendationOptions | None = None
 ) -> dict[str, Any]:
@@ -1345,9 +1377,7 @@ def recommendation_audit(
     users = _user_side(ev, options, rng)
     providers = _provider_side(ev, options, rng)
     bs = options.bootstrap
-    reference = options.reference if isinstance(options.reference, str) else dict(
-        options.reference
-    )
+    reference = options.reference if isinstance(options.reference, str) else dict(options.reference)
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "recommendation",
@@ -1359,8 +1389,7 @@ def recommendation_audit(
             "min_group_size": options.min_group_size,
             "band": list(options.band),
             "ci": {
-                "method": "percentile bootstrap; users resampled with replacement, drawn as "
-                "multinomial counts over distinct (group, per-user values) rows",
+                "method": _ci_method({users["bootstrap"], *providers["bootstrap"]}),
                 "resamples": bs.resamples,
                 "level": bs.level,
                 "seed": bs.seed,

@@ -354,6 +354,7 @@ def _worst_group(
                     doc,
                     label,
                     attribute=attr,
+                    group=None,
                     insufficient=f"no {show_name(attr)} group has sufficient evidence",
                 )
             )
@@ -758,7 +759,7 @@ def _judge(policy: Policy, check: Check, o: Observation, index: _BaselineIndex) 
             why = (
                 "no baseline given"
                 if not index.given
-                else "the baseline has no sufficient value for this"
+                else "the baseline has no usable value for this number"
             )
             if check.min is None and check.max is None:
                 return insufficient(f"{why} to compare with")

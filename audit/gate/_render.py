@@ -79,7 +79,7 @@ def render_verdict(decision: GateDecision) -> str:
     parts = [f"{c['fail']} failed", f"{c['warn']} warned"]
     insufficient = [o for o in decision.outcomes if o.status == "INSUFFICIENT"]
     if insufficient:
-        effects = Counter(o.effect for o in insufficient)
+        effects: Counter[str] = Counter(o.effect for o in insufficient)
         how = ", ".join(
             f"{n} {word}"
             for effect, word in (("block", "block"), ("warn", "warn"), ("none", "ignored"))
@@ -88,7 +88,8 @@ def render_verdict(decision: GateDecision) -> str:
         parts.append(f"{len(insufficient)} insufficient ({how})")
     parts.append(f"{c['pass']} passed")
     if decision.skipped:
-        parts.append(f"{c['skipped']} checks skipped (no matching result)")
+        noun = "check" if c["skipped"] == 1 else "checks"
+        parts.append(f"{c['skipped']} {noun} skipped (no matching result)")
     tail = ", ".join(parts)
     if decision.blocked:
         return f"BLOCKED by {ref}: {', '.join(_blocking_checks(decision))} — {tail}"
@@ -120,7 +121,8 @@ def render_junit(decision: GateDecision) -> str:
     suite = ET.SubElement(
         root,
         "testsuite",
-        {"name": decision.policy.ref, "timestamp": decision.generated_at, **counts},
+        # the Ant JUnit schema's timestamp has no zone designator; the time is UTC
+        {"name": decision.policy.ref, "timestamp": decision.generated_at.rstrip("Z"), **counts},
     )
     props = ET.SubElement(suite, "properties")
     for name, value in (

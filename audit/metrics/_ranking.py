@@ -10,6 +10,7 @@ matrix; group values are means of the per-user values, and their intervals come 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,8 +20,10 @@ from audit.metrics._bootstrap import BootstrapSettings, multinomial_resamples
 __all__ = [
     "RANKING_METRICS",
     "RankingMetric",
+    "Resampled",
     "average_recommendation_popularity",
     "catalogue_coverage",
+    "cell_sums",
     "dcg",
     "exposure_share",
     "gains_at_k",
@@ -74,9 +77,12 @@ def gains_at_k(
     judged_user: IntArray,
     judged_item: IntArray,
     judged_gain: Array,
-    n_items: int,
+    chunk: int = 1 << 18,
 ) -> Array:
     """The gain of every recommended slot: the judged relevance of that (user, item), else 0.
+
+    Each judgment is compared with its user's k slots at once (a ``(judgments, k)`` equality
+    test in chunks), so the cost is ``judgments x k`` vector operations and no sort.
 
     Parameters
     ----------
@@ -86,24 +92,26 @@ def gains_at_k(
         Held-out judgments as parallel arrays (user index, item index, gain); each
         (user, item) pair at most once. Gains are ``1`` for binary relevance, the grade for
         graded relevance, ``0`` for a judged non-relevant item.
-    n_items
-        Size of the item index space (every index in ``recs`` and ``judged_item`` is below it).
+    chunk
+        Judgments compared per step (bounds memory to ``chunk x k`` items).
 
     Returns
     -------
     numpy.ndarray
         Shape ``(users, k)``.
     """
-    keys = judged_user.astype(np.int64) * n_items + judged_item.astype(np.int64)
-    order = np.argsort(keys, kind="stable")
-    keys, gains = keys[order], np.asarray(judged_gain, dtype=np.float64)[order]
-    users = np.arange(recs.shape[0], dtype=np.int64)[:, None]
-    wanted = users * n_items + recs
-    if len(keys) == 0:
-        return np.zeros(recs.shape, dtype=np.float64)
-    pos = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-    found = (keys[pos] == wanted) & (recs >= 0)
-    return np.where(found, gains[pos], 0.0)
+    gains = np.zeros(recs.shape, dtype=np.float64)
+    # Narrow item indices halve the memory traffic of the gather below.
+    small = recs.size == 0 or int(recs.max()) < np.iinfo(np.int32).max
+    lists = recs.astype(np.int32) if small else recs
+    ju = np.asarray(judged_user, dtype=np.int64)
+    ji = np.asarray(judged_item, dtype=lists.dtype)
+    jg = np.asarray(judged_gain, dtype=np.float64)
+    for start in range(0, len(ju), chunk):
+        u, i = ju[start : start + chunk], ji[start : start + chunk]
+        row, slot = np.nonzero(lists[u] == i[:, None])
+        gains[u[row], slot] = jg[start : start + chunk][row]
+    return gains
 
 
 def dcg(gains: Array) -> Array:
@@ -193,7 +201,7 @@ def hit_rate(n_hits: Array) -> Array:
     return (np.asarray(n_hits) > 0).astype(np.float64)
 
 
-def user_metrics(gains: Array, idcg: Array, n_relevant: Array, k: int) -> dict[str, Array]:
+def user_metrics(gains: Array, idcg: Array, n_relevant: NDArray[Any], k: int) -> dict[str, Array]:
     """Every per-user quality metric, for all users at once.
 
     Parameters
@@ -366,22 +374,73 @@ def long_tail_share(recs: IntArray, tail: NDArray[np.bool_]) -> Array:
 # --------------------------------------------------------------------------- bootstrap
 
 
+def cell_sums(values: NDArray[Any], cell: IntArray, n_cells: int) -> Array:
+    """Per-cell unit counts and value sums, shape ``(n_cells, 1 + m)`` (the point estimate
+    matching :func:`resampled_unit_sums`)."""
+    vals = np.asarray(values, dtype=np.float64).reshape(len(cell), -1)
+    return np.column_stack(
+        [np.bincount(cell, minlength=n_cells)]
+        + [np.bincount(cell, weights=vals[:, j], minlength=n_cells) for j in range(vals.shape[1])]
+    ).astype(np.float64)
+
+
+class Resampled(NamedTuple):
+    """Bootstrap resamples of per-cell sums and how they were drawn."""
+
+    sums: Array
+    """Shape ``(resamples, cells, 1 + m)``: units drawn per cell, then the sums of each value."""
+    method: str
+    """``exact`` (multinomial over distinct rows) or ``buckets`` (random-group bootstrap)."""
+
+
+def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """The splitmix64 finaliser: every input bit affects every output bit."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _distinct_rows(table: Array) -> tuple[Array, IntArray]:
+    """Distinct rows of a float table and their multiplicities (hash first, then verify)."""
+    bits = np.ascontiguousarray(table).view(np.uint64)
+    h = np.zeros(len(table), dtype=np.uint64)
+    for j in range(bits.shape[1]):
+        h = _mix(h ^ _mix(bits[:, j] + np.uint64(j + 1)))
+    order = np.argsort(h, kind="stable")
+    hs, rows = h[order], table[order]
+    new = np.concatenate([[True], hs[1:] != hs[:-1]])
+    if not (rows[1:][~new[1:]] == rows[:-1][~new[1:]]).all():  # a hash collision
+        atoms, counts = np.unique(table, axis=0, return_counts=True)
+        return atoms, counts.astype(np.int64)
+    starts = np.flatnonzero(new)
+    return rows[starts], np.diff(np.append(starts, len(rows))).astype(np.int64)
+
+
 def resampled_unit_sums(
-    values: Array,
+    values: NDArray[Any],
     cell: IntArray,
     n_cells: int,
     settings: BootstrapSettings,
     rng: np.random.Generator,
+    max_atoms: int = 50_000,
     max_block: int = 1 << 24,
-) -> Array | None:
+) -> Resampled | None:
     """Bootstrap resamples of per-cell unit counts and sums of per-unit values.
 
     Resampling ``N`` units (users) with replacement only changes how many copies of each
     distinct ``(cell, values)`` row are drawn; those copy counts are multinomial with the
     observed shares as probabilities. Drawing them over the distinct rows ("atoms") gives
     exactly the distribution of resampling the units, at a cost that grows with the number of
-    atoms, not of units — the same idea as :func:`audit.metrics._bootstrap.multinomial_resamples`
-    applied to per-unit metric values.
+    atoms, not of units — the idea of :func:`audit.metrics._bootstrap.multinomial_resamples`
+    applied to per-unit metric values (Efron & Tibshirani 1993, ch. 6).
+
+    When there are more than ``max_atoms`` distinct rows (continuous values over very many
+    users), units are shuffled into ``max_atoms`` random buckets within their cell and the
+    buckets are resampled instead (the random-group bootstrap used for massive data, e.g.
+    Chamandy et al. 2012, "Estimating uncertainty for massive data streams"): a resampled sum
+    of random buckets has the variance of a resampled sum of units, and intervals differ from
+    the exact bootstrap by far less than the Monte Carlo error of 1,000 resamples.
 
     Parameters
     ----------
@@ -395,35 +454,56 @@ def resampled_unit_sums(
         Number of resamples.
     rng
         Random generator.
+    max_atoms
+        Largest number of rows drawn over; above it, buckets.
     max_block
-        Upper bound on resamples × atoms held in memory at once.
+        Upper bound on resamples x atoms held in memory at once.
 
     Returns
     -------
-    numpy.ndarray or None
-        Shape ``(resamples, n_cells, 1 + m)``: column 0 the number of units drawn in the cell,
-        then the sums of each value. ``None`` when ``settings.resamples`` is 0.
+    Resampled or None
+        ``None`` when ``settings.resamples`` is 0.
     """
     from scipy import sparse
 
     if settings.resamples == 0:
         return None
     vals = np.asarray(values, dtype=np.float64).reshape(len(cell), -1)
+    cell = np.asarray(cell, dtype=np.int64)
     m = vals.shape[1]
     if len(cell) == 0:
-        return np.zeros((settings.resamples, n_cells, 1 + m))
-    table = np.column_stack([np.asarray(cell, dtype=np.float64), vals])
-    atoms, counts = np.unique(table, axis=0, return_counts=True)
+        return Resampled(np.zeros((settings.resamples, n_cells, 1 + m)), "exact")
+    atoms, counts = _distinct_rows(np.column_stack([cell.astype(np.float64), vals]))
     atom_cell = atoms[:, 0].astype(np.int64)
+    weights = np.column_stack([np.ones(len(atoms)), atoms[:, 1:]])
+    method = "exact"
+    if len(atoms) > max_atoms:
+        method = "buckets"
+        size = np.bincount(cell, minlength=n_cells)
+        per_cell = np.maximum(1, np.round(max_atoms * size / len(cell))).astype(np.int64)
+        offset = np.concatenate([[0], np.cumsum(per_cell)[:-1]])
+        # A random position within the cell, then round-robin over the cell's buckets.
+        order = np.lexsort((rng.random(len(cell)), cell))
+        rank = np.empty(len(cell), dtype=np.int64)
+        rank[order] = np.arange(len(cell)) - np.searchsorted(cell[order], cell[order])
+        bucket = offset[cell] + rank % per_cell[cell]
+        n_b = int(per_cell.sum())
+        weights = np.column_stack(
+            [np.bincount(bucket, minlength=n_b)]
+            + [np.bincount(bucket, weights=vals[:, j], minlength=n_b) for j in range(m)]
+        ).astype(np.float64)
+        atom_cell = np.repeat(np.arange(n_cells), per_cell)
+        counts = np.ones(n_b, dtype=np.int64)
+    n_atoms = len(counts)
     cols = (atom_cell[:, None] * (1 + m) + np.arange(1 + m)[None, :]).ravel()
-    data = np.column_stack([np.ones(len(atoms)), atoms[:, 1:]]).ravel()
-    rows = np.repeat(np.arange(len(atoms)), 1 + m)
-    design = sparse.csr_matrix((data, (rows, cols)), shape=(len(atoms), n_cells * (1 + m)))
-    design_t = design.T.tocsr()
+    rows = np.repeat(np.arange(n_atoms), 1 + m)
+    design_t = sparse.csr_matrix(
+        (weights.ravel(), (rows, cols)), shape=(n_atoms, n_cells * (1 + m))
+    ).T.tocsr()
     out = np.empty((settings.resamples, n_cells * (1 + m)))
-    step = max(1, max_block // max(1, len(atoms)))
+    step = max(1, max_block // n_atoms)
     for start in range(0, settings.resamples, step):
-        size = min(step, settings.resamples - start)
-        draws = multinomial_resamples(counts, BootstrapSettings(size), rng).astype(np.float64)
-        out[start : start + size] = (design_t @ draws.T).T
-    return out.reshape(settings.resamples, n_cells, 1 + m)
+        size_ = min(step, settings.resamples - start)
+        draws = multinomial_resamples(counts, BootstrapSettings(size_), rng).astype(np.float64)
+        out[start : start + size_] = (design_t @ draws.T).T
+    return Resampled(out.reshape(settings.resamples, n_cells, 1 + m), method)

@@ -1,0 +1,317 @@
+"""The HTTP API: thin FastAPI routes over :mod:`audit.scans`.
+
+========================  ==========================================================
+``GET /health``           liveness; the only route without auth
+``POST /scans``           start a scan (``Idempotency-Key`` header: same key, same scan)
+``GET /scans/{id}``       status (queued | running | succeeded | failed), progress, summary
+``GET /scans/{id}/report`` the result: ``?format=json`` (default), ``html`` or ``pdf``
+========================  ==========================================================
+
+Auth (``SOCIALAUDIT_AUTH``):
+
+* ``token`` (default, local): ``Authorization: Bearer <SOCIALAUDIT_API_TOKEN>``; missing → 401,
+  wrong → 403, and every route but ``/health`` refuses when the server has no token set.
+* ``gateway`` (on AWS, set by ``template.yaml``): API Gateway's JWT authorizer has checked the
+  caller before Lambda runs; the app still refuses a request whose event carries no authorizer
+  context, so a misconfigured route fails closed.
+
+The same app runs under uvicorn (``socialaudit serve``) and on Lambda (``lambdas/api.py``,
+Mangum). Importing it imports no audit engine: those load in the workers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from audit import __version__
+from audit.exceptions import AuditError
+from audit.scans import ScanRequest, resume, submit_scan
+from audit.storage import Backend, ScanRecord, Settings, make_backend
+
+__all__ = [
+    "ENV_API_TOKEN",
+    "ENV_AUTH",
+    "MAX_BODY_BYTES",
+    "ScanView",
+    "app",
+    "create_app",
+]
+
+ENV_API_TOKEN = "SOCIALAUDIT_API_TOKEN"
+ENV_AUTH = "SOCIALAUDIT_AUTH"
+
+#: Largest request body accepted: a scan request is a few hundred bytes.
+MAX_BODY_BYTES = 64 * 1024
+_SCAN_ID = r"^[0-9a-f]{32}$"
+
+
+class Progress(BaseModel):
+    """How far a scan has got: batches are planned by the dispatcher, so 0 of None at first."""
+
+    batches_total: int | None
+    batches_done: int
+    batches_failed: int
+    records_done: int
+    fraction: float | None
+
+
+class ScanView(BaseModel):
+    """A scan as the API shows it."""
+
+    id: str
+    kind: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    created_at: str
+    updated_at: str
+    progress: Progress
+    summary: list[dict[str, Any]] | None = None
+    gate: dict[str, Any] | None = None
+    error: str | None = None
+    links: dict[str, str]
+
+    @classmethod
+    def of(cls, scan: ScanRecord) -> ScanView:
+        total = scan.batches_total
+        summary = scan.summary or {}
+        return cls(
+            id=scan.id,
+            kind=scan.kind,
+            status=scan.status,
+            created_at=scan.created_at,
+            updated_at=scan.updated_at,
+            progress=Progress(
+                batches_total=total,
+                batches_done=scan.batches_done,
+                batches_failed=scan.batches_failed,
+                records_done=scan.records_done,
+                fraction=round(scan.batches_finished / total, 4) if total else None,
+            ),
+            summary=summary.get("items"),
+            gate=summary.get("gate"),
+            error=scan.error,
+            links={"self": f"/scans/{scan.id}", "report": f"/scans/{scan.id}/report"},
+        )
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+_bearer = HTTPBearer(auto_error=False, description="SOCIALAUDIT_API_TOKEN (local mode)")
+ScanId = Annotated[str, Path(pattern=_SCAN_ID, description="the id POST /scans returned")]
+
+
+def get_backend(request: Request) -> Backend:
+    """The app's backend, built from its settings on first use."""
+    state = request.app.state
+    if state.backend is None:
+        state.backend = make_backend(state.settings)
+    return state.backend  # type: ignore[no-any-return]
+
+
+def authorize(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Refuse the request unless it carries the right token (or came through the authorizer)."""
+    state = request.app.state
+    mode = state.auth_mode or os.environ.get(ENV_AUTH, "token")
+    expected = state.token if state.token is not None else os.environ.get(ENV_API_TOKEN, "")
+    if mode == "gateway":
+        context = (request.scope.get("aws.event") or {}).get("requestContext", {})
+        if not context.get("authorizer"):
+            raise HTTPException(401, "no authorizer context: this route needs auth")
+        return
+    if mode != "token":
+        raise HTTPException(500, f"{ENV_AUTH} must be token or gateway, not {mode!r}")
+    if not expected:
+        raise HTTPException(
+            401, f"the server has no {ENV_API_TOKEN} set: every route but /health is closed"
+        )
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise HTTPException(403, "wrong bearer token")
+
+
+def create_app(
+    backend: Backend | None = None,
+    *,
+    settings: Settings | None = None,
+    auth: Literal["token", "gateway"] | None = None,
+    token: str | None = None,
+) -> FastAPI:
+    """Build the app. Arguments beat the environment; the backend is built on first use.
+
+    Parameters
+    ----------
+    backend
+        Storage and queue to use (default: :func:`audit.storage.make_backend` of ``settings``).
+    settings
+        Settings for the default backend (default: :meth:`Settings.from_env`).
+    auth
+        ``token`` or ``gateway`` (default: ``SOCIALAUDIT_AUTH`` when a request arrives, else
+        ``token``).
+    token
+        The bearer token for ``token`` auth (default: ``SOCIALAUDIT_API_TOKEN`` when a request
+        arrives).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Locally, pick up scans a previous run left unfinished (their queue was in memory).
+        # On Lambda lifespan is off and SQS keeps the messages.
+        if app.state.backend is None and (settings or Settings.from_env()).backend == "local":
+            app.state.backend = make_backend(settings)
+        if app.state.backend is not None:
+            resume(app.state.backend)
+        yield
+        if app.state.backend is not None:
+            app.state.backend.close()
+
+    app = FastAPI(
+        title="socialaudit",
+        version=__version__,
+        summary="Bias and privacy audits of a social platform's ML systems, as scans.",
+        lifespan=lifespan,
+    )
+    app.state.backend = backend
+    app.state.settings = settings
+    # None: read from the environment at each request (a Lambda's environment is fixed; tests
+    # and `socialaudit serve` set it before the first request).
+    app.state.auth_mode = auth
+    app.state.token = token
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"detail": f"body over {MAX_BODY_BYTES} bytes"}, 413)
+        unsized = length is None and request.method in ("POST", "PUT", "PATCH")
+        if unsized and len(await request.body()) > MAX_BODY_BYTES:
+            return JSONResponse({"detail": f"body over {MAX_BODY_BYTES} bytes"}, 413)
+        return await call_next(request)
+
+    @app.exception_handler(AuditError)
+    async def audit_error(request: Request, exc: AuditError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.get("/health", response_model=Health, tags=["meta"])
+    def health() -> Health:
+        """Liveness: answers without auth and without touching storage."""
+        return Health(status="ok", version=__version__)
+
+    @app.post(
+        "/scans",
+        response_model=ScanView,
+        status_code=202,
+        dependencies=[Depends(authorize)],
+        tags=["scans"],
+        responses={
+            401: {"description": "no or malformed token"},
+            403: {"description": "wrong token"},
+            413: {"description": "body too large"},
+            422: {"description": "invalid request, or Idempotency-Key reused with another body"},
+        },
+    )
+    def create_scan(
+        request: Annotated[ScanRequest, Body()],
+        response: Response,
+        backend: Annotated[Backend, Depends(get_backend)],
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                max_length=255,
+                description="Same key and body → the same scan, however often it is sent",
+            ),
+        ] = None,
+    ) -> ScanView:
+        """Start a scan. The body mirrors the CLI flags of the kind (``kind`` chooses)."""
+        scan, created = submit_scan(backend, request, idempotency_key=idempotency_key)
+        response.headers["Location"] = f"/scans/{scan.id}"
+        if not created:
+            response.headers["Idempotent-Replayed"] = "true"
+        return ScanView.of(scan)
+
+    def _scan(backend: Backend, scan_id: str) -> ScanRecord:
+        scan = backend.store.get_scan(scan_id)
+        if scan is None:
+            raise HTTPException(404, f"no scan {scan_id}")
+        return scan
+
+    @app.get(
+        "/scans/{scan_id}",
+        response_model=ScanView,
+        dependencies=[Depends(authorize)],
+        tags=["scans"],
+    )
+    def get_scan(scan_id: ScanId, backend: Annotated[Backend, Depends(get_backend)]) -> ScanView:
+        """Status, progress and, once succeeded, the summary counts."""
+        return ScanView.of(_scan(backend, scan_id))
+
+    @app.get(
+        "/scans/{scan_id}/report",
+        dependencies=[Depends(authorize)],
+        tags=["scans"],
+        responses={
+            200: {"content": {"application/json": {}, "text/html": {}}},
+            409: {"description": "the scan has not succeeded"},
+            501: {"description": "the PDF renderer is not installed"},
+        },
+    )
+    def get_report(
+        scan_id: ScanId,
+        backend: Annotated[Backend, Depends(get_backend)],
+        format: Annotated[Literal["json", "html", "pdf"], Query()] = "json",
+    ) -> Response:
+        """The result document (JSON), or a page presenting it (HTML)."""
+        scan = _scan(backend, scan_id)
+        if scan.status != "succeeded" or not scan.result_key:
+            raise HTTPException(
+                409, f"scan {scan_id} is {scan.status}: a report exists once it has succeeded"
+            )
+        doc = backend.store.get_json(scan.result_key)
+        if format == "json":
+            return JSONResponse(doc)
+        if format == "html":
+            return HTMLResponse(_html(scan, doc))
+        raise HTTPException(501, "PDF reports need the report renderer, not installed here")
+
+    return app
+
+
+def _html(scan: ScanRecord, doc: dict[str, Any]) -> str:
+    """A plain page of the summary counts (presentation only)."""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(str(item.get('metric', item.get('name', ''))))}</td>"
+        f"<td>{e(str(item.get('value', '')))}</td></tr>"
+        for item in doc.get("summary", [])
+        if isinstance(item, dict)
+    )
+    gate = (scan.summary or {}).get("gate")
+    verdict = f"<p>Release gate: {e(str(gate.get('line')))}</p>" if gate else ""
+    title = e(f"socialaudit {scan.kind} scan {scan.id}")
+    return (
+        f"<!doctype html><html lang='en'><meta charset='utf-8'><title>{title}</title>"
+        f"<h1>{title}</h1><p>Status: {e(scan.status)}; finished {e(scan.updated_at)}.</p>"
+        f"{verdict}<table><tr><th>metric</th><th>value</th></tr>{rows}</table></html>"
+    )
+
+
+#: The app uvicorn and Mangum serve; settings come from the environment on first request.
+app = create_app()

@@ -1,0 +1,955 @@
+"""Scans: one audit run as a fan-out of batches over a queue, with no HTTP or Lambda code.
+
+A scan goes through four steps, each a plain function over a :class:`~audit.storage.Backend`
+and each safe to run twice (queues deliver at least once):
+
+1. :func:`submit_scan` — validate the request at the boundary, store the scan (``queued``;
+   an ``Idempotency-Key`` returns the scan already created under it), enqueue ``dispatch``.
+2. :func:`dispatch` — list the source, cut it into batches **by bytes** (large JSON-lines files
+   are split at byte ranges; small files are grouped), store the plan, record the batch count
+   (``running``) and enqueue one ``work`` message per batch.
+3. :func:`run_batch` — read the batch's records, run the kind's batch function, store the
+   partial result under the batch's own key, then count the batch in one atomic step that
+   succeeds only once per batch. The worker that sees the last batch counted enqueues
+   ``aggregate``.
+4. :func:`aggregate` — take the aggregation lease, merge the partials, apply the policy,
+   store the result, ``succeeded`` (or ``failed``, naming the failed batches).
+
+What a kind does is a :class:`BatchJob`: ``prepare`` (heavy validation, run by the dispatcher),
+``plan``, ``run`` (one batch → a partial) and ``merge`` (partials → a result document).
+
+============== ================================================ ========================
+kind           batch                                            merge
+============== ================================================ ========================
+inventory      counts records, bytes, text lengths, bad lines   sums
+pii            ``audit.pii.scan_records`` per object or range   ``merge_partials``
+classification one batch: :func:`audit.runner.run_audit`         the one result
+moderation     one batch: :func:`audit.runner.run_audit`         the one result
+============== ================================================ ========================
+
+Examples
+--------
+>>> from audit.storage import Settings, make_backend
+>>> backend = make_backend(Settings(home="/tmp/sa-doc", workers=1))  # doctest: +SKIP
+>>> scan, created = submit_scan(
+...     backend, parse_request({"kind": "inventory", "source": "posts/"})
+... )  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from audit.exceptions import AuditError, ConfigError, DataError
+from audit.runner import AuditSpec, format_validation_error
+from audit.storage import (
+    LocalStore,
+    QueueName,
+    ScanRecord,
+    SourceObject,
+    Sources,
+    iter_chunks,
+)
+
+if TYPE_CHECKING:
+    from audit.storage import Backend
+
+__all__ = [
+    "KINDS",
+    "AggregateMessage",
+    "AuditScan",
+    "BatchJob",
+    "BatchMessage",
+    "DispatchMessage",
+    "InventoryScan",
+    "PiiScan",
+    "ScanRequest",
+    "Unit",
+    "aggregate",
+    "dispatch",
+    "handle",
+    "parse_message",
+    "parse_request",
+    "plan_units",
+    "read_records",
+    "resume",
+    "run_batch",
+    "submit_scan",
+]
+
+log = logging.getLogger("audit.scans")
+
+#: Longest a source URI, a field name or a file path may be in a request.
+_MAX_URI = 2048
+_MAX_NAME = 256
+#: Most units (objects or byte ranges) in one batch message: keeps a message far below SQS's
+#: 256 KB even for stores of many tiny objects.
+MAX_UNITS_PER_BATCH = 500
+#: Problems listed per batch and per result (all are counted).
+MAX_PROBLEMS = 20
+#: How long one aggregator may hold the right to merge before another may take it over.
+AGGREGATION_LEASE_S = 900.0
+#: A scan still ``queued`` this long after creation is dispatched again when its
+#: Idempotency-Key is replayed (the first dispatch message may have been lost).
+STALE_QUEUED_S = 60.0
+
+
+# --------------------------------------------------------------------------------------------
+# requests: validated once, at the boundary
+
+
+class _SourceScan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=_MAX_NAME)
+    source: str = Field(
+        min_length=1,
+        max_length=_MAX_URI,
+        description="s3://bucket/prefix/ (or a local file or folder in local mode)",
+    )
+    text_field: str = Field(
+        "text", min_length=1, max_length=_MAX_NAME, description="record field (dotted path)"
+    )
+    policy: str | None = Field(
+        default=None, max_length=_MAX_URI, description="policy file to apply"
+    )
+
+
+class InventoryScan(_SourceScan):
+    """Count what a source holds — records, bytes, text lengths, unreadable lines.
+
+    A cheap dry run before a PII scan, and the kind the fan-out is tested with.
+    """
+
+    kind: Literal["inventory"]
+
+
+class PiiScan(_SourceScan):
+    """Scan stored posts for personal data (``socialaudit pii``)."""
+
+    kind: Literal["pii"]
+    id_field: str | None = Field(default=None, max_length=_MAX_NAME)
+    config: str | None = Field(
+        None, max_length=_MAX_URI, description="PII config YAML on the server (default built in)"
+    )
+
+
+class AuditScan(AuditSpec):
+    """A classification or moderation audit: the fields of ``socialaudit classification``.
+
+    Over HTTP three things the CLI allows are refused, because they would let a caller run
+    code or write files on the server: pickled models, ``module:function`` models and ``out``.
+    """
+
+    policy: str | None = Field(default=None, max_length=_MAX_URI)
+
+    @model_validator(mode="after")
+    def _safe_over_http(self) -> AuditScan:
+        if self.out:
+            raise ValueError("out is not accepted: the result is stored with the scan")
+        if self.trust_pickle or self.trust_types:
+            raise ValueError("trust_pickle and trust_types are not accepted over HTTP")
+        model = self.model or ""
+        if model and not model.startswith(("http://", "https://")) and not model.endswith(".skops"):
+            raise ValueError(
+                "model must be an http(s):// endpoint or a .skops file over HTTP "
+                "(module:function and pickles would run code on the server)"
+            )
+        return self
+
+
+ScanRequest = Annotated[InventoryScan | PiiScan | AuditScan, Field(discriminator="kind")]
+_REQUEST: TypeAdapter[InventoryScan | PiiScan | AuditScan] = TypeAdapter(ScanRequest)
+
+#: Kinds a scan can be.
+KINDS = ("inventory", "pii", "classification", "moderation")
+
+
+def parse_request(body: Any) -> InventoryScan | PiiScan | AuditScan:
+    """Validate a scan request (a dict as sent to ``POST /scans``).
+
+    Raises
+    ------
+    ConfigError
+        One line per problem, naming the field.
+    """
+    try:
+        return _REQUEST.validate_python(body)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, "request")) from None
+
+
+# --------------------------------------------------------------------------------------------
+# messages
+
+
+class Unit(BaseModel):
+    """A piece of a source one batch reads: a whole object, or ``[start, end)`` bytes of a
+    JSON-lines object (a line belongs to the range its first byte falls in)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uri: str
+    format: Literal["jsonl", "csv", "tsv", "parquet"]
+    start: int = Field(default=0, ge=0)
+    end: int | None = Field(default=None, ge=0)
+    size: int = Field(default=0, ge=0)
+
+
+class DispatchMessage(BaseModel):
+    """Plan the scan's batches and enqueue them."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["dispatch"] = "dispatch"
+    scan_id: str = Field(min_length=1, max_length=64)
+
+
+class BatchMessage(BaseModel):
+    """Run one batch of a scan."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["batch"] = "batch"
+    scan_id: str = Field(min_length=1, max_length=64)
+    batch_id: int = Field(ge=1)
+    units: list[Unit] = Field(default_factory=list, max_length=MAX_UNITS_PER_BATCH)
+
+
+class AggregateMessage(BaseModel):
+    """Merge the partial results of a scan whose batches have all finished."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["aggregate"] = "aggregate"
+    scan_id: str = Field(min_length=1, max_length=64)
+
+
+Message = Annotated[DispatchMessage | BatchMessage | AggregateMessage, Field(discriminator="type")]
+_MESSAGE: TypeAdapter[DispatchMessage | BatchMessage | AggregateMessage] = TypeAdapter(Message)
+
+
+def parse_message(body: Any) -> DispatchMessage | BatchMessage | AggregateMessage:
+    """Validate a queue message body (a dict or its JSON text)."""
+    if isinstance(body, str | bytes):
+        return _MESSAGE.validate_json(body)
+    return _MESSAGE.validate_python(body)
+
+
+# --------------------------------------------------------------------------------------------
+# reading records
+
+
+@dataclass
+class ReadStats:
+    """What reading a batch's units found, besides the records themselves."""
+
+    objects: int = 0
+    bytes: int = 0
+    records: int = 0
+    unreadable: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    #: Every problem as ``(object, index, reason code, detail)``: index 0 is the whole object,
+    #: else the line or row within the unit. Codes are :mod:`audit.pii`'s skip reasons.
+    skips: list[tuple[str, int, str, str]] = field(default_factory=list)
+
+    def problem(self, uri: str, index: int, where: str, code: str, reason: str) -> None:
+        # Never the record itself: it may hold the very PII being looked for.
+        self.unreadable += index != 0
+        self.skips.append((uri, index, code, f"{where}: {reason}"))
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"object": uri, "where": where, "reason": reason})
+
+
+def _lines(chunks: Iterable[bytes], offset: int) -> Iterator[tuple[int, bytes]]:
+    """``(offset of the line's first byte, line without its newline)`` for a byte stream."""
+    buf = b""
+    pos = offset
+    for chunk in chunks:
+        buf += chunk
+        start = 0
+        while (nl := buf.find(b"\n", start)) >= 0:
+            yield pos, buf[start:nl]
+            pos += nl + 1 - start
+            start = nl + 1
+        buf = buf[start:]
+    if buf:
+        yield pos, buf
+
+
+def _read_jsonl(unit: Unit, sources: Sources, stats: ReadStats) -> Iterator[dict[str, Any]]:
+    # Hadoop's rule for splits: start one byte early and drop the first (partial) line, so a
+    # line that begins exactly at `start` is ours and a line begun before it is the previous
+    # range's.
+    begin = max(unit.start - 1, 0)
+    stream = sources.open(unit.uri, begin)
+    index = 0
+    try:
+        first = unit.start > 0
+        for pos, raw in _lines(iter_chunks(stream), begin):
+            if first:
+                first = False
+                continue
+            if unit.end is not None and pos >= unit.end:
+                break
+            stats.bytes += len(raw) + 1
+            index += 1
+            line = raw.strip()
+            if not line:
+                continue
+            where = f"byte {pos}"
+            try:
+                record = json.loads(line)
+            except UnicodeDecodeError:
+                stats.problem(unit.uri, index, where, "undecodable", "not UTF-8 text")
+                continue
+            except json.JSONDecodeError as exc:
+                stats.problem(
+                    unit.uri, index, where, "malformed_json", f"malformed JSON ({exc.msg})"
+                )
+                continue
+            if not isinstance(record, dict):
+                stats.problem(unit.uri, index, where, "not_an_object", "a JSON line, not an object")
+                continue
+            stats.records += 1
+            yield record
+    finally:
+        stream.close()
+
+
+def _read_csv(unit: Unit, sources: Sources, stats: ReadStats) -> Iterator[dict[str, Any]]:
+    stream = sources.open(unit.uri)
+    text = codecs.getreader("utf-8")(stream, "strict")
+    reader = csv.DictReader(text, delimiter="\t" if unit.format == "tsv" else ",")
+    stats.bytes += unit.size
+    try:
+        for record in reader:
+            stats.records += 1
+            yield record
+    except UnicodeDecodeError:
+        row = reader.line_num + 1
+        stats.problem(unit.uri, row, f"row {row}", "undecodable", "not UTF-8 text; rest skipped")
+    except csv.Error as exc:
+        row = reader.line_num
+        stats.problem(unit.uri, row, f"row {row}", "malformed_csv", f"{exc}; rest skipped")
+    finally:
+        stream.close()
+
+
+def _read_parquet(unit: Unit, sources: Sources, stats: ReadStats) -> Iterator[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stream = sources.open(unit.uri)
+    try:
+        data = stream.read()
+    finally:
+        stream.close()
+    stats.bytes += len(data)
+    try:
+        pf = pq.ParquetFile(io.BytesIO(data))
+        for batch in pf.iter_batches(batch_size=2048):
+            for record in batch.to_pylist():
+                stats.records += 1
+                yield record
+    except (pa.ArrowException, OSError) as exc:
+        stats.problem(
+            unit.uri, 0, "file", "unreadable_parquet", f"not a readable Parquet file ({exc})"
+        )
+
+
+_READERS = {"jsonl": _read_jsonl, "csv": _read_csv, "tsv": _read_csv, "parquet": _read_parquet}
+
+
+def read_records(
+    units: Iterable[Unit], sources: Sources, stats: ReadStats
+) -> Iterator[dict[str, Any]]:
+    """Stream the records of ``units``; unreadable lines are counted in ``stats``, not raised.
+
+    Memory does not grow with the object: JSON lines and CSV are read in 1 MiB chunks.
+    """
+    for unit in units:
+        stats.objects += unit.start == 0  # an object split into ranges counts once
+        if unit.size == 0 and unit.start == 0:
+            stats.problem(unit.uri, 0, "file", "empty_file", "the file is empty")
+            continue
+        yield from _READERS[unit.format](unit, sources, stats)
+
+
+def plan_units(
+    objects: Iterable[SourceObject], batch_bytes: int, max_units: int = MAX_UNITS_PER_BATCH
+) -> tuple[list[list[Unit]], list[dict[str, str]]]:
+    """Cut a source's objects into batches of about ``batch_bytes`` input bytes.
+
+    A JSON-lines object larger than ``batch_bytes`` becomes byte ranges, one batch each;
+    smaller objects are grouped until the next would pass ``batch_bytes``. Objects in no known
+    format are returned as skipped, with the reason.
+
+    Returns
+    -------
+    (batches, skipped)
+    """
+    batches: list[list[Unit]] = []
+    skipped: list[dict[str, str]] = []
+    current: list[Unit] = []
+    size = 0
+    for obj in objects:
+        if obj.format is None:
+            suffix = Path(obj.uri).suffix or "(none)"
+            skipped.append(
+                {
+                    "object": obj.uri,
+                    "reason": f"unknown format {suffix}: use .jsonl, .csv, .tsv or .parquet",
+                }
+            )
+            continue
+        fmt: Any = obj.format
+        if fmt == "jsonl" and obj.size > batch_bytes:
+            for start in range(0, obj.size, batch_bytes):
+                end = min(start + batch_bytes, obj.size)
+                batches.append([Unit(uri=obj.uri, format=fmt, start=start, end=end, size=obj.size)])
+            continue
+        if current and (size + obj.size > batch_bytes or len(current) >= max_units):
+            batches.append(current)
+            current, size = [], 0
+        current.append(Unit(uri=obj.uri, format=fmt, size=obj.size))
+        size += obj.size
+    if current:
+        batches.append(current)
+    return batches, skipped
+
+
+def _field(record: dict[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# batch jobs
+
+
+class BatchJob(Protocol):
+    """What one kind of scan does at each step of the fan-out."""
+
+    def prepare(self, request: Any) -> None:
+        """Heavy validation the API cannot afford (loading a PII config); raise AuditError."""
+
+    def plan(
+        self, request: Any, sources: Sources, batch_bytes: int
+    ) -> tuple[list[list[Unit]], list[dict[str, str]]]:
+        """Batches to run and objects skipped."""
+
+    def run(self, request: Any, units: list[Unit], sources: Sources) -> tuple[dict[str, Any], int]:
+        """One batch → (JSON-able partial result, records processed)."""
+
+    def merge(self, request: Any, partials: list[dict[str, Any]]) -> dict[str, Any]:
+        """Partial results, in batch order → the result document."""
+
+
+def _plan_source(
+    request: _SourceScan, sources: Sources, batch_bytes: int
+) -> tuple[list[list[Unit]], list[dict[str, str]]]:
+    batches, skipped = plan_units(sources.list(request.source), batch_bytes)
+    if not batches:
+        raise DataError(
+            "no .jsonl, .csv, .tsv or .parquet objects here: check the path or prefix",
+            file=request.source,
+        )
+    return batches, skipped
+
+
+def _sum_reads(partials: list[dict[str, Any]]) -> dict[str, Any]:
+    problems: list[dict[str, Any]] = []
+    total = {"objects": 0, "bytes": 0, "records": 0, "unreadable": 0}
+    for p in partials:
+        read = p.get("read", {})
+        for k in total:
+            total[k] += int(read.get(k, 0))
+        problems.extend(read.get("problems", [])[: max(0, MAX_PROBLEMS * 5 - len(problems))])
+    return {**total, "problems": problems}
+
+
+def _read_block(stats: ReadStats) -> dict[str, Any]:
+    return {
+        "objects": stats.objects,
+        "bytes": stats.bytes,
+        "records": stats.records,
+        "unreadable": stats.unreadable,
+        "problems": stats.problems,
+    }
+
+
+class InventoryJob:
+    """The ``inventory`` kind: what is there, before paying for a PII scan."""
+
+    def prepare(self, request: InventoryScan) -> None:
+        return None
+
+    def plan(
+        self, request: InventoryScan, sources: Sources, batch_bytes: int
+    ) -> tuple[list[list[Unit]], list[dict[str, str]]]:
+        return _plan_source(request, sources, batch_bytes)
+
+    def run(
+        self, request: InventoryScan, units: list[Unit], sources: Sources
+    ) -> tuple[dict[str, Any], int]:
+        stats = ReadStats()
+        with_text = chars = longest = 0
+        for record in read_records(units, sources, stats):
+            text = _field(record, request.text_field)
+            if isinstance(text, str):
+                with_text += 1
+                chars += len(text)
+                longest = max(longest, len(text))
+        partial = {
+            "read": _read_block(stats),
+            "with_text": with_text,
+            "text_chars": chars,
+            "longest_text": longest,
+        }
+        return partial, stats.records
+
+    def merge(self, request: InventoryScan, partials: list[dict[str, Any]]) -> dict[str, Any]:
+        read = _sum_reads(partials)
+        with_text = sum(p["with_text"] for p in partials)
+        counts = {
+            "objects": read["objects"],
+            "bytes": read["bytes"],
+            "records": read["records"],
+            "records_with_text": with_text,
+            "records_without_text": read["records"] - with_text,
+            "records_unreadable": read["unreadable"],
+            "text_chars": sum(p["text_chars"] for p in partials),
+            "longest_text": max((p["longest_text"] for p in partials), default=0),
+        }
+        return {
+            "kind": "inventory",
+            "settings": {"source": request.source, "text_field": request.text_field},
+            "summary": [{"metric": k, "value": v} for k, v in counts.items()],
+            "problems": read["problems"],
+        }
+
+
+class PiiJob:
+    """The ``pii`` kind over :mod:`audit.pii`: ``scan_records`` per unit, ``merge_partials``.
+
+    Each unit is scanned under its own object name (the URI, with the byte range when the
+    object was split), so the result lists objects as a one-process scan does; lines this module
+    could not read are added as the same skip reasons :mod:`audit.pii` uses.
+    """
+
+    _configs: dict[str | None, Any] = {}  # noqa: RUF012 - one loaded config per process
+    _pools: dict[str | None, Any] = {}  # noqa: RUF012 - one detector per worker process
+
+    @staticmethod
+    def _pii() -> Any:
+        try:
+            import audit.pii as pii
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ConfigError(f"PII scanning is not installed here ({exc})") from None
+        return pii
+
+    def _config(self, request: PiiScan) -> Any:
+        if request.config not in self._configs:
+            self._configs[request.config] = self._pii().load_pii_config(request.config)
+        return self._configs[request.config]
+
+    def _pool(self, request: PiiScan) -> Any:
+        # Loading the spaCy model costs seconds: once per process (a Lambda execution
+        # environment, a local worker), not once per batch.
+        if request.config not in self._pools:
+            pool = self._pii().DetectorPool(self._config(request), workers=1)
+            pool.__enter__()
+            self._pools[request.config] = pool
+        return self._pools[request.config]
+
+    def prepare(self, request: PiiScan) -> None:
+        self._config(request)
+
+    def plan(
+        self, request: PiiScan, sources: Sources, batch_bytes: int
+    ) -> tuple[list[list[Unit]], list[dict[str, str]]]:
+        return _plan_source(request, sources, batch_bytes)
+
+    def run(
+        self, request: PiiScan, units: list[Unit], sources: Sources
+    ) -> tuple[dict[str, Any], int]:
+        pii = self._pii()
+        config = self._config(request)
+        total = pii.PartialScan()
+        stats = ReadStats()
+        for unit in units:
+            name = unit.uri
+            if unit.end is not None and (unit.start > 0 or unit.end < unit.size):
+                name += f"#bytes={unit.start}-{unit.end - 1}"
+            before = len(stats.skips)
+            part = pii.scan_records(
+                read_records([unit], sources, stats),
+                text_field=request.text_field,
+                id_field=request.id_field,
+                config=config,
+                object_name=name,
+                pool=self._pool(request),
+            )
+            for _uri, index, code, detail in stats.skips[before:]:
+                part.add_skip(name, index, code, detail, max_listed=config.max_skipped_listed)
+            total.merge(
+                part,
+                samples_per_type=config.samples_per_type,
+                max_listed=config.max_skipped_listed,
+            )
+        return {"read": _read_block(stats), "pii": total.as_dict()}, stats.records
+
+    def merge(self, request: PiiScan, partials: list[dict[str, Any]]) -> dict[str, Any]:
+        doc = dict(
+            self._pii().merge_partials(
+                [p["pii"] for p in partials],
+                config=self._config(request),
+                source=request.source,
+                text_field=request.text_field,
+                id_field=request.id_field,
+            )
+        )
+        read = _sum_reads(partials)
+        doc["fanout"] = {
+            "records_read": read["records"],
+            "records_unreadable": read["unreadable"],
+            "problems": read["problems"],
+        }
+        return doc
+
+
+class AuditJob:
+    """``classification`` and ``moderation``: one batch running the whole audit."""
+
+    def prepare(self, request: AuditScan) -> None:
+        return None
+
+    def plan(
+        self, request: AuditScan, sources: Sources, batch_bytes: int
+    ) -> tuple[list[list[Unit]], list[dict[str, str]]]:
+        return [[]], []
+
+    def run(
+        self, request: AuditScan, units: list[Unit], sources: Sources
+    ) -> tuple[dict[str, Any], int]:
+        from audit.results import dumps
+        from audit.runner import run_audit
+
+        spec = AuditSpec(**request.model_dump(exclude={"policy"}))
+        doc = json.loads(dumps(run_audit(spec)))
+        return doc, int(doc.get("overall", {}).get("n", 0))
+
+    def merge(self, request: AuditScan, partials: list[dict[str, Any]]) -> dict[str, Any]:
+        return partials[0]
+
+
+JOBS: dict[str, BatchJob] = {
+    "inventory": InventoryJob(),
+    "pii": PiiJob(),
+    "classification": AuditJob(),
+    "moderation": AuditJob(),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# the four steps
+
+
+def _now() -> str:
+    from audit.storage import _now_iso
+
+    return _now_iso()
+
+
+def _source_of(request: InventoryScan | PiiScan | AuditScan) -> str:
+    return request.data if isinstance(request, AuditScan) else request.source
+
+
+def plan_key(scan_id: str) -> str:
+    return f"scans/{scan_id}/plan.json"
+
+
+def partial_key(scan_id: str, batch_id: int) -> str:
+    return f"scans/{scan_id}/partials/{batch_id:08d}.json"
+
+
+def result_key(scan_id: str) -> str:
+    return f"scans/{scan_id}/result.json"
+
+
+def submit_scan(
+    backend: Backend,
+    request: InventoryScan | PiiScan | AuditScan,
+    *,
+    idempotency_key: str | None = None,
+) -> tuple[ScanRecord, bool]:
+    """Store a new scan and enqueue its dispatch; or return the scan the key already made.
+
+    Returns
+    -------
+    (ScanRecord, bool)
+        The scan and whether this call created it.
+
+    Raises
+    ------
+    ConfigError
+        The source cannot be read by this backend (an ``s3://`` URI is required on AWS).
+    IdempotencyConflictError
+        ``idempotency_key`` was used with a different request.
+    """
+    source = _source_of(request)
+    backend.sources.check(source)
+    if "://" not in source and not Path(source).exists():
+        raise DataError("not found on the server: give an existing file or folder", file=source)
+    now = _now()
+    record = ScanRecord(
+        id=uuid.uuid4().hex,
+        kind=request.kind,
+        status="queued",
+        request=request.model_dump(mode="json"),
+        created_at=now,
+        updated_at=now,
+    )
+    scan, created = backend.store.create_scan(record, idempotency_key)
+    if created or (scan.status == "queued" and _age_s(scan.created_at) > STALE_QUEUED_S):
+        backend.queue.send("dispatch", [DispatchMessage(scan_id=scan.id).model_dump()])
+    return scan, created
+
+
+def resume(backend: Backend) -> int:
+    """Dispatch again every unfinished scan of a local store; returns how many.
+
+    The local queue lives in memory, so a scan in flight when ``socialaudit serve`` stopped has
+    lost its messages. Dispatching it again is safe: a running scan re-sends only its batches
+    not yet counted, and one whose batches are all counted is aggregated.
+    """
+    store = backend.store
+    if not isinstance(store, LocalStore):
+        return 0  # SQS keeps its messages
+    ids = store.unfinished()
+    for scan_id in ids:
+        store.release_aggregation(scan_id)
+    if ids:
+        backend.queue.send("dispatch", [DispatchMessage(scan_id=i).model_dump() for i in ids])
+    return len(ids)
+
+
+def _age_s(iso: str) -> float:
+    from datetime import datetime
+
+    return time.time() - datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _request_of(scan: ScanRecord) -> Any:
+    return parse_request(scan.request)
+
+
+def dispatch(backend: Backend, scan_id: str) -> None:
+    """Plan a queued scan's batches, record their count and enqueue them.
+
+    A second call for a running scan (the first dispatcher died while enqueuing) reuses the
+    stored plan and enqueues the batches not yet finished. A request the dispatcher finds
+    unusable (no such prefix, a bad PII config) fails the scan with the message.
+    """
+    store = backend.store
+    scan = store.get_scan(scan_id)
+    if scan is None or scan.status not in ("queued", "running"):
+        log.info("dispatch: nothing to do for scan %s", scan_id)
+        return
+    if scan.status == "running":
+        plan = store.get_json(plan_key(scan_id))
+        batches = [[Unit(**u) for u in b] for b in plan["batches"]]
+    else:
+        request = _request_of(scan)
+        job = JOBS[scan.kind]
+        try:
+            job.prepare(request)
+            batches, skipped = job.plan(request, backend.sources, backend.settings.batch_bytes)
+        except AuditError as exc:
+            store.complete_scan(scan_id, status="failed", error=str(exc))
+            return
+        store.put_json(
+            plan_key(scan_id),
+            {"batches": [[u.model_dump() for u in b] for b in batches], "skipped": skipped},
+        )
+        if store.start_scan(scan_id, len(batches)) is None:
+            return
+    bodies = [
+        BatchMessage(scan_id=scan_id, batch_id=i, units=units).model_dump()
+        for i, units in enumerate(batches, 1)
+        if scan.status == "queued" or not store.batch_finished(scan_id, i)
+    ]
+    backend.queue.send("work", bodies)
+    log.info("dispatch: scan %s, %d batches enqueued", scan_id, len(bodies))
+    if not bodies:  # a repeated dispatch of a scan whose batches have all finished
+        _maybe_aggregate(backend, store.get_scan(scan_id))
+
+
+def _maybe_aggregate(backend: Backend, scan: ScanRecord | None) -> None:
+    if scan is not None and scan.status == "running" and scan.all_batches_finished:
+        backend.queue.send("aggregate", [AggregateMessage(scan_id=scan.id).model_dump()])
+
+
+def run_batch(backend: Backend, msg: BatchMessage, *, final_attempt: bool = False) -> bool:
+    """Run one batch and count it, exactly once.
+
+    The partial result is stored under the batch's own key *before* the batch is counted, so a
+    worker that dies anywhere leaves either nothing counted (the redelivered message redoes the
+    batch and overwrites the same key) or the batch counted (the redelivery finds it counted and
+    does nothing). Bad input (:class:`AuditError`) fails the batch at once; another error is
+    raised for the queue to redeliver, and on the last delivery the batch is also counted as
+    failed so the scan ends instead of waiting for ever.
+
+    Returns
+    -------
+    bool
+        Whether this call counted the batch.
+    """
+    store = backend.store
+    if store.batch_finished(msg.scan_id, msg.batch_id):
+        _maybe_aggregate(backend, store.get_scan(msg.scan_id))
+        return False
+    scan = store.get_scan(msg.scan_id)
+    if scan is None or scan.status != "running":
+        log.info("batch %s/%d: scan is not running, dropped", msg.scan_id, msg.batch_id)
+        return False
+    request = _request_of(scan)
+    try:
+        partial, records = JOBS[scan.kind].run(request, msg.units, backend.sources)
+    except AuditError as exc:
+        counted, scan = store.finish_batch(msg.scan_id, msg.batch_id, records=0, error=str(exc))
+        _maybe_aggregate(backend, scan)
+        return counted
+    except Exception as exc:
+        if final_attempt:
+            error = f"gave up after {backend.settings.max_attempts} attempts: "
+            error += f"{type(exc).__name__}: {exc}"
+            _, scan = store.finish_batch(msg.scan_id, msg.batch_id, records=0, error=error)
+            _maybe_aggregate(backend, scan)
+        raise
+    store.put_json(partial_key(msg.scan_id, msg.batch_id), partial)
+    counted, scan = store.finish_batch(msg.scan_id, msg.batch_id, records=records)
+    _maybe_aggregate(backend, scan)
+    return counted
+
+
+class AggregationBusyError(RuntimeError):
+    """Another aggregator holds the lease; the message should be delivered again later."""
+
+
+def _apply_policy(policy: str, doc: dict[str, Any]) -> dict[str, Any]:
+    from audit.gate import evaluate, render_verdict
+    from audit.policy import load_policy
+
+    decision = evaluate(load_policy(policy), [doc])
+    return {
+        "policy": decision.policy.ref,
+        "verdict": decision.verdict,
+        "line": render_verdict(decision),
+        "counts": decision.counts(),
+    }
+
+
+def aggregate(backend: Backend, scan_id: str, *, final_attempt: bool = False) -> bool:
+    """Merge a finished scan's partials into its result, once.
+
+    An unexpected error gives the lease back (the next delivery retries at once) and is
+    raised for the queue to redeliver; on the last delivery it fails the scan instead, so the
+    scan ends rather than waiting for ever.
+
+    Returns
+    -------
+    bool
+        Whether this call completed the scan.
+
+    Raises
+    ------
+    AggregationBusyError
+        Another aggregator holds a live lease (redeliver later: if it died, the lease expires).
+    """
+    store = backend.store
+    scan = store.claim_aggregation(scan_id, AGGREGATION_LEASE_S)
+    if scan is None:
+        now = store.get_scan(scan_id)
+        if now is not None and now.status == "running" and now.all_batches_finished:
+            raise AggregationBusyError(f"scan {scan_id} is being aggregated by another worker")
+        return False
+    try:
+        return _merge(backend, scan)
+    except Exception as exc:
+        store.release_aggregation(scan_id)
+        if final_attempt:
+            error = f"aggregation gave up after {backend.settings.max_attempts} attempts: "
+            store.complete_scan(
+                scan_id, status="failed", error=error + f"{type(exc).__name__}: {exc}"
+            )
+        raise
+
+
+def _merge(backend: Backend, scan: ScanRecord) -> bool:
+    store, scan_id = backend.store, scan.id
+    total = scan.batches_total or 0
+    errors = store.batch_errors(scan_id)
+    if errors:
+        first = min(errors)
+        return store.complete_scan(
+            scan_id,
+            status="failed",
+            error=f"{len(errors)} of {total} batches failed; batch {first}: {errors[first]}",
+        )
+    request = _request_of(scan)
+    try:
+        partials = [store.get_json(partial_key(scan_id, b)) for b in range(1, total + 1)]
+        doc = JOBS[scan.kind].merge(request, partials)
+        plan = store.get_json(plan_key(scan_id))
+        if plan.get("skipped"):
+            doc.setdefault("fanout", {})["skipped_objects"] = plan["skipped"]
+        doc.setdefault("fanout", {}).update({"scan_id": scan_id, "batches": total})
+        gate = _apply_policy(request.policy, doc) if request.policy else None
+    except AuditError as exc:
+        return store.complete_scan(scan_id, status="failed", error=str(exc))
+    store.put_json(result_key(scan_id), doc)
+    summary = {"items": doc.get("summary", []), "gate": gate}
+    return store.complete_scan(
+        scan_id, status="succeeded", summary=summary, result_key=result_key(scan_id)
+    )
+
+
+def handle(backend: Backend, queue: QueueName, body: Any, *, attempt: int = 1) -> None:
+    """Deliver one queue message to its step (what every queue consumer calls).
+
+    Parameters
+    ----------
+    backend
+        Where the scan lives.
+    queue
+        The queue it came from (checked against the message type).
+    body
+        The message body, a dict or its JSON text.
+    attempt
+        1 for the first delivery (SQS ``ApproximateReceiveCount``).
+    """
+    msg = parse_message(body)
+    expected = {"dispatch": "dispatch", "work": "batch", "aggregate": "aggregate"}[queue]
+    if msg.type != expected:
+        raise ValueError(f"a {msg.type!r} message on the {queue!r} queue")
+    if isinstance(msg, DispatchMessage):
+        dispatch(backend, msg.scan_id)
+    elif isinstance(msg, BatchMessage):
+        run_batch(backend, msg, final_attempt=attempt >= backend.settings.max_attempts)
+    else:
+        aggregate(backend, msg.scan_id, final_attempt=attempt >= backend.settings.max_attempts)

@@ -1,0 +1,275 @@
+"""The HTTP API as a client sees it: local mode in-process, `socialaudit serve`, cold start."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from audit.api import MAX_BODY_BYTES, create_app
+from audit.storage import ScanRecord, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _posts(folder: Path, n: int = 300) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "posts.jsonl").open("w") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": i, "text": f"post number {i} " * (i % 7 + 1)}) + "\n")
+    return folder
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(home=tmp_path / "home", workers=2, batch_bytes=4096)
+    with TestClient(create_app(settings=settings, auth="token", token=TOKEN)) as c:
+        yield c
+
+
+def _wait(client: Any, scan_id: str, timeout_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        view = client.get(f"/scans/{scan_id}", headers=AUTH).json()
+        if view["status"] in ("succeeded", "failed"):
+            return dict(view)
+        time.sleep(0.1)
+    raise AssertionError(f"scan {scan_id} still {view['status']} after {timeout_s} s")
+
+
+def test_health_needs_no_token(client: TestClient) -> None:
+    r = client.get("/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "detail"),
+    [
+        ({}, 401, "missing bearer token"),
+        ({"Authorization": "Basic dXNlcjpwdw=="}, 401, "missing bearer token"),
+        ({"Authorization": "Bearer wrong"}, 403, "wrong bearer token"),
+    ],
+)
+def test_every_other_route_needs_the_token(
+    client: TestClient, headers: dict[str, str], status: int, detail: str
+) -> None:
+    for method, path in (
+        ("POST", "/scans"),
+        ("GET", "/scans/0123456789abcdef0123456789abcdef"),
+        ("GET", "/scans/0123456789abcdef0123456789abcdef/report"),
+    ):
+        r = client.request(method, path, headers=headers, json={"kind": "inventory"})
+        assert (r.status_code, r.json()["detail"]) == (status, detail), (method, path)
+
+
+def test_a_server_without_a_token_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOCIALAUDIT_API_TOKEN", raising=False)
+    app = create_app(settings=Settings(home=tmp_path, workers=1), auth="token")
+    with TestClient(app) as c:
+        r = c.get("/scans/0123456789abcdef0123456789abcdef", headers=AUTH)
+    assert r.status_code == 401 and "SOCIALAUDIT_API_TOKEN" in r.json()["detail"]
+
+
+def test_an_inventory_scan_from_post_to_report(client: TestClient, tmp_path: Path) -> None:
+    source = _posts(tmp_path / "posts")
+    r = client.post("/scans", json={"kind": "inventory", "source": str(source)}, headers=AUTH)
+    assert r.status_code == 202, r.text
+    scan = r.json()
+    assert scan["status"] == "queued" and r.headers["location"] == f"/scans/{scan['id']}"
+    view = _wait(client, scan["id"])
+    assert view["status"] == "succeeded", view["error"]
+    assert view["progress"]["records_done"] == 300 and view["progress"]["fraction"] == 1.0
+    assert {"metric": "records", "value": 300} in view["summary"]
+
+    doc = client.get(f"/scans/{scan['id']}/report", headers=AUTH).json()
+    assert doc["kind"] == "inventory" and doc["fanout"]["batches"] > 1
+    page = client.get(f"/scans/{scan['id']}/report?format=html", headers=AUTH)
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<td>records</td><td>300</td>" in page.text
+    pdf = client.get(f"/scans/{scan['id']}/report?format=pdf", headers=AUTH)
+    assert pdf.status_code == 501
+
+
+def test_same_idempotency_key_same_scan_other_body_refused(
+    client: TestClient, tmp_path: Path
+) -> None:
+    source = str(_posts(tmp_path / "posts"))
+    h = {**AUTH, "Idempotency-Key": "4b1d"}
+    first = client.post("/scans", json={"kind": "inventory", "source": source}, headers=h)
+    again = client.post("/scans", json={"kind": "inventory", "source": source}, headers=h)
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    other = client.post(
+        "/scans", json={"kind": "inventory", "source": source, "text_field": "body"}, headers=h
+    )
+    assert other.status_code == 422 and "different request body" in other.json()["detail"]
+
+
+def test_bad_requests_say_what_is_wrong(client: TestClient, tmp_path: Path) -> None:
+    r = client.post("/scans", json={"kind": "inventory", "source": "/no/such"}, headers=AUTH)
+    assert r.status_code == 422 and "/no/such: not found on the server" in r.json()["detail"]
+    r = client.post("/scans", json={"kind": "face", "source": "x"}, headers=AUTH)
+    assert r.status_code == 422
+    r = client.post(
+        "/scans",
+        content=b'{"kind": "inventory", "source": "' + b"x" * MAX_BODY_BYTES + b'"}',
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 413
+    assert client.get("/scans/not-an-id", headers=AUTH).status_code == 422
+    r = client.get("/scans/0123456789abcdef0123456789abcdef", headers=AUTH)
+    assert r.status_code == 404
+
+
+def test_no_report_before_the_scan_succeeds(client: TestClient) -> None:
+    backend = client.app.state.backend  # type: ignore[attr-defined]
+    if backend is None:
+        client.get("/scans/0123456789abcdef0123456789abcdef", headers=AUTH)
+        backend = client.app.state.backend  # type: ignore[attr-defined]
+    sid = "ab" * 16
+    now = "2026-11-22T08:00:00.000000Z"
+    backend.store.create_scan(ScanRecord(sid, "inventory", "queued", {}, now, now))
+    r = client.get(f"/scans/{sid}/report", headers=AUTH)
+    assert r.status_code == 409 and "is queued" in r.json()["detail"]
+
+
+def test_openapi_documents_the_routes(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/health", "/scans", "/scans/{scan_id}", "/scans/{scan_id}/report"} <= set(
+        spec["paths"]
+    )
+    post = spec["paths"]["/scans"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+
+
+HEAVY = (
+    "presidio_analyzer",
+    "presidio_anonymizer",
+    "spacy",
+    "dlib",
+    "face_recognition",
+    "aif360",
+    "fairlearn",
+    "sklearn",
+    "pandas",
+)
+
+
+def test_the_lambda_api_cold_start_imports_no_audit_engine() -> None:
+    code = f"""
+import json, sys
+from lambdas.api import handler
+event = json.load(open({str(ROOT / "tests/events/api_health.json")!r}))
+class Ctx: aws_request_id = "r"; function_name = "f"
+out = handler(event, Ctx())
+assert out["statusCode"] == 200, out
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+print(json.dumps(heavy))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SOCIALAUDIT_AUTH": "gateway"},
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+# ------------------------------------------------------------------------ socialaudit serve
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_refuses_to_start_without_a_token(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALAUDIT_API_TOKEN"}
+    out = subprocess.run(
+        [sys.executable, "-m", "audit.cli_serve", "--home", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    assert out.returncode == 2 and "SOCIALAUDIT_API_TOKEN is not set" in out.stderr
+
+
+def test_serve_answers_refuses_and_runs_a_scan(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "SOCIALAUDIT_API_TOKEN": TOKEN, "SOCIALAUDIT_BATCH_BYTES": "4096"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "audit.cli_serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--home",
+            str(tmp_path / "home"),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=10) as c:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if c.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+            source = str(_posts(tmp_path / "posts"))
+            body = {"kind": "inventory", "source": source}
+            assert c.post("/scans", json=body).status_code == 401
+
+            def post(_: int) -> str:
+                r = httpx.post(
+                    f"{base}/scans",
+                    json=body,
+                    timeout=30,
+                    headers={**AUTH, "Idempotency-Key": "one-scan"},
+                )
+                assert r.status_code == 202, r.text
+                return str(r.json()["id"])
+
+            with ThreadPoolExecutor(50) as pool:
+                ids = set(pool.map(post, range(50)))
+            assert len(ids) == 1  # 50 concurrent POSTs, one key: one scan
+            view = _wait(c, ids.pop())
+            assert view["status"] == "succeeded" and view["progress"]["records_done"] == 300
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,367 @@
+"""`socialaudit gate` and `socialaudit audit --config` as a CI job runs them: exit codes,
+lines, artefacts, and clear errors for bad policies and inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+import audit.cli as cli
+from tests.conftest import FIXTURES, ROOT
+from tests.unit.test_gate import group, result, summary
+
+DEFAULT = str(ROOT / "policies" / "default.yaml")
+BAD = FIXTURES / "policies"
+
+
+@pytest.fixture(autouse=True)
+def gate_commands(monkeypatch):
+    """Make sure `gate` and `audit` are commands, also before audit/cli.py registers them."""
+    sub = cli._parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
+    if "gate" in sub.choices:
+        return
+    from audit.cli_gate import register
+
+    original = cli._parser
+
+    def parser():
+        p = original()
+        handlers = register(p._subparsers._group_actions[0])  # type: ignore[union-attr]
+        monkeypatch.setitem(cli.COMMANDS, "gate", handlers["gate"])
+        monkeypatch.setitem(cli.COMMANDS, "audit", handlers["audit"])
+        return p
+
+    monkeypatch.setattr(cli, "_parser", parser)
+
+
+def run(argv, capsys):
+    code = cli.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def write(path, doc):
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def policy_file(tmp_path, body, insufficient="warn"):
+    p = tmp_path / "policy.yaml"
+    p.write_text(f'id: ci\nversion: "2"\ninsufficient: {insufficient}\nchecks:\n{body}')
+    return p
+
+
+FOUR_FIFTHS = """\
+  - id: four-fifths
+    source: 29 CFR 1607.4(D)
+    kinds: [classification]
+    metric: impact_ratio
+    aggregation: per_group
+    min: 0.8
+    severity: {severity}
+"""
+EOD_CHANGE = """\
+  - id: eod-regression
+    source: convention
+    kinds: [classification]
+    metric: equalized_odds_difference
+    aggregation: summary
+    change: {{direction: lower_is_better, max_worsening: {limit}, relative: {relative}}}
+"""
+IR_CHANGE = """\
+  - id: ir-regression
+    source: convention
+    kinds: [classification]
+    metric: impact_ratio
+    aggregation: per_group
+    change: {{direction: higher_is_better, max_worsening: {limit}, relative: {relative}}}
+"""
+
+
+def fair(tmp_path, name="fair.json"):
+    doc = result(groups=[group("race", "a", impact=1.0), group("race", "b", impact=0.9)])
+    return write(tmp_path / name, doc)
+
+
+def biased(tmp_path, name="biased.json"):
+    doc = result(groups=[group("race", "a", impact=1.0), group("race", "b", impact=0.6)])
+    return write(tmp_path / name, doc)
+
+
+def small(tmp_path):
+    doc = result(
+        groups=[
+            group("race", "a", impact=1.0),
+            group("race", "b", impact=0.3, evidence="insufficient_evidence", n=20),
+        ]
+    )
+    return write(tmp_path / "small.json", doc)
+
+
+def test_pass_exits_0(tmp_path, capsys):
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block"))
+    code, out, err = run(["gate", "--policy", pol, fair(tmp_path)], capsys)
+    assert (code, err) == (0, "")
+    assert "PASS          four-fifths  impact_ratio race=b 0.9 [0.88, 0.92] min 0.8  ci@2" in out
+    assert out.strip().splitlines()[-1].startswith("PASSED ci@2: nothing blocks")
+
+
+def test_fail_exits_1_and_names_the_check(tmp_path, capsys):
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block"))
+    code, out, _ = run(["gate", "--policy", pol, biased(tmp_path)], capsys)
+    assert code == 1
+    assert (
+        "FAIL          four-fifths  impact_ratio race=b 0.6 [0.58, 0.62] min 0.8  ci@2"
+        " — 0.6 is below the minimum 0.8"
+    ) in out
+    assert out.strip().splitlines()[-1].startswith("BLOCKED by ci@2: four-fifths — 1 failed")
+
+
+def test_warn_exits_0(tmp_path, capsys):
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="warn"))
+    code, out, _ = run(["gate", "--policy", pol, biased(tmp_path)], capsys)
+    assert code == 0
+    assert "WARN          four-fifths  impact_ratio race=b" in out
+    assert "PASSED ci@2: nothing blocks — 0 failed, 1 warned" in out
+
+
+@pytest.mark.parametrize(("rule", "code"), [("fail", 1), ("warn", 0), ("pass", 0)])
+def test_insufficient_exit_code_follows_the_policy(tmp_path, capsys, rule, code):
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block"), insufficient=rule)
+    got, out, _ = run(["gate", "--policy", pol, small(tmp_path)], capsys)
+    assert got == code
+    assert "INSUFFICIENT  four-fifths  impact_ratio race=b 0.3" in out
+    assert "the audit needs 30 and 30" in out
+
+
+@pytest.mark.parametrize(
+    ("template", "now", "then", "limit", "relative", "code"),
+    [
+        (EOD_CHANGE, 0.12, 0.10, 0.03, "false", 0),  # +0.02 within 0.03
+        (EOD_CHANGE, 0.15, 0.10, 0.03, "false", 1),  # +0.05
+        (EOD_CHANGE, 0.11, 0.10, 0.2, "true", 0),  # +10% within 20%
+        (EOD_CHANGE, 0.13, 0.10, 0.2, "true", 1),  # +30%
+        (EOD_CHANGE, 0.05, 0.10, 0.0, "false", 0),  # improved, no tolerance
+        (IR_CHANGE, 0.88, 0.90, 0.05, "false", 0),  # -0.02 within 0.05
+        (IR_CHANGE, 0.80, 0.90, 0.05, "false", 1),  # -0.10
+        (IR_CHANGE, 0.87, 0.90, 0.05, "true", 0),  # -3.3% within 5%
+        (IR_CHANGE, 0.81, 0.90, 0.05, "true", 1),  # -10%
+    ],
+)
+def test_regression_against_a_baseline_result(
+    tmp_path, capsys, template, now, then, limit, relative, code
+):
+    pol = policy_file(tmp_path, template.format(limit=limit, relative=relative))
+
+    def doc(v):
+        if template is EOD_CHANGE:
+            return result(summary=[summary("race", "equalized_odds_difference", v)])
+        return result(groups=[group("race", "b", impact=v)])
+
+    cur, base = write(tmp_path / "pr.json", doc(now)), write(tmp_path / "main.json", doc(then))
+    got, out, _ = run(["gate", "--policy", pol, cur, "--baseline", base], capsys)
+    assert got == code, out
+    if code:
+        assert "is worse than the baseline" in out
+    # without the baseline the change-only check cannot be judged: a warning, not a pass
+    got, out, _ = run(["gate", "--policy", pol, cur], capsys)
+    assert got == 0 and "no baseline given to compare with" in out
+
+
+def test_artefacts_and_blessing_roundtrip(tmp_path, capsys):
+    pol = policy_file(
+        tmp_path,
+        FOUR_FIFTHS.format(severity="block") + IR_CHANGE.format(limit=0.05, relative="false"),
+    )
+    art = tmp_path / "artefacts"
+    code, out, _ = run(
+        [
+            "gate", "--policy", pol, fair(tmp_path),
+            "--junit", art / "gate.xml", "--markdown", art / "gate.md",
+            "--blessing", art / "blessing.json",
+        ],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[-4:-1] == [
+        f"junit written to {art / 'gate.xml'}",
+        f"markdown written to {art / 'gate.md'}",
+        f"blessing written to {art / 'blessing.json'}",
+    ]
+    suite = ET.parse(art / "gate.xml").getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("4", "0")
+    md = (art / "gate.md").read_text()
+    assert "## ✅ Release gate: passed (`ci@2`)" in md and "| Status | Check |" in md
+    blessing = json.loads((art / "blessing.json").read_text())
+    assert blessing["decision"] == "passed"
+    assert (
+        blessing["policy"]["sha256"] == __import__("hashlib").sha256(pol.read_bytes()).hexdigest()
+    )
+    assert len(blessing["results"][0]["sha256"]) == 64
+
+    # the next release is compared with the blessed one
+    blessed = art / "blessing.json"
+    code, out, _ = run(["gate", "--policy", pol, biased(tmp_path), "--baseline", blessed], capsys)
+    assert code == 1
+    assert "0.6 is worse than the baseline 0.9 by 0.3, more than the 0.05 allowed" in out
+
+    # a blocked blessing is no baseline
+    run(["gate", "--policy", pol, biased(tmp_path), "--blessing", art / "blocked.json"], capsys)
+    blocked = art / "blocked.json"
+    code, _, err = run(["gate", "--policy", pol, fair(tmp_path), "--baseline", blocked], capsys)
+    assert code == 2 and "a baseline must be a release that passed the gate" in err
+
+
+def test_quiet_prints_only_what_did_not_pass(tmp_path, capsys):
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block"))
+    _, out, _ = run(["gate", "--policy", pol, biased(tmp_path), "--quiet"], capsys)
+    assert "PASS " not in out and "FAIL " in out and "BLOCKED" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("unknown_key.yaml", ["line 11", "checks[0].severty", "unknown key 'severty'"]),
+        ("wrong_type.yaml", ["line 10", "checks[0].max", "line 17", "checks[1].severity"]),
+        ("not_yaml.yaml", ["line 7", "not valid YAML"]),
+        ("duplicate_key.yaml", ["line 11", "duplicate key 'max'"]),
+        ("missing.yaml", ["policy file not found"]),
+    ],
+)
+def test_bad_policies_exit_2_naming_key_and_line(tmp_path, capsys, name, expected):
+    code, out, err = run(["gate", "--policy", BAD / name, fair(tmp_path)], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("socialaudit: error: ") and "Traceback" not in err
+    flat = " ".join(err.split())  # rich may wrap long messages
+    for part in expected:
+        assert part in flat, (part, err)
+
+
+def test_bad_results_exit_2(tmp_path, capsys):
+    code, _, err = run(["gate", "--policy", DEFAULT, tmp_path / "nope.json"], capsys)
+    assert code == 2 and "result file not found" in err
+    (tmp_path / "x.json").write_text("{not json")
+    code, _, err = run(["gate", "--policy", DEFAULT, tmp_path / "x.json"], capsys)
+    assert code == 2 and "not a JSON result" in err
+    face = write(tmp_path / "f.json", result("ads"))
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block"))
+    code, _, err = run(["gate", "--policy", pol, face], capsys)
+    assert code == 2 and "has no check for ads results" in err
+
+
+# --- socialaudit audit --config ----------------------------------------------------------
+
+
+def config(tmp_path, *, extra="", second=""):
+    text = f"""\
+policy: {DEFAULT}
+out: results
+junit: results/gate.xml
+markdown: results/gate.md
+audits:
+  - name: moderation-small
+    kind: moderation
+    data: {FIXTURES / "moderation_small.csv"}
+    id: id
+    label: label
+    score: score
+    groups: [group]
+    language: lang
+    resamples: 50
+    explain: false
+{second}{extra}"""
+    p = tmp_path / "audit.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_audit_config_runs_audits_then_gates(tmp_path, capsys):
+    code, out, err = run(["audit", "--config", config(tmp_path)], capsys)
+    assert code == 1, err  # the fixture's planted disparity against Muslim posts
+    written = tmp_path / "results" / "moderation-small.json"
+    assert f"result written to {written}" in out
+    assert "FAIL          four-fifths  impact_ratio group=muslim" in out
+    assert "FAIL          bpsn-auc-floor  bpsn_auc group=muslim" in out
+    assert "SKIPPED       face-fmr-differential  no face result" in out
+    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.0.0")
+    doc = json.loads(written.read_text())
+    assert (
+        doc["provenance"]["policy_sha256"] == hashlib.sha256(Path(DEFAULT).read_bytes()).hexdigest()
+    )
+    assert ET.parse(tmp_path / "results" / "gate.xml").getroot().tag == "testsuites"
+
+
+def test_audit_config_keeps_finished_results_when_a_later_audit_fails(tmp_path, capsys):
+    second = """\
+  - name: broken
+    kind: classification
+    data: nowhere.csv
+    label: label
+    score: score
+    groups: [group]
+"""
+    code, _, err = run(["audit", "--config", config(tmp_path, second=second)], capsys)
+    assert code == 2 and "nowhere.csv" in err
+    assert (tmp_path / "results" / "moderation-small.json").is_file()
+
+
+def test_bad_audit_config_exits_2_before_running_anything(tmp_path, capsys):
+    cfg = config(tmp_path, extra="colour: red\n")
+    code, out, err = run(["audit", "--config", cfg], capsys)
+    assert code == 2 and out == ""
+    assert "line 16: colour: unknown key 'colour'" in " ".join(err.split())
+    good = cfg.read_text().replace("colour: red\n", "")
+    cfg.write_text(good.replace("resamples: 50", "resamples: many"))
+    code, _, err = run(["audit", "--config", cfg], capsys)
+    assert code == 2 and "line 14: audits[0].resamples" in " ".join(err.split())
+    cfg.write_text(good.replace(DEFAULT, str(BAD / "unknown_key.yaml")))
+    code, out, err = run(["audit", "--config", cfg], capsys)
+    assert code == 2 and "severty" in err
+    assert not (tmp_path / "results").exists()  # the policy failed before any audit ran
+
+
+# --- real data ---------------------------------------------------------------------------
+
+
+@pytest.mark.sample
+def test_default_policy_blocks_compas(samples, tmp_path, capsys):
+    out_json = tmp_path / "compas.json"
+    code, _, err = run(
+        [
+            "classification", "--data", samples / "compas.csv", "--id", "id",
+            "--label", "two_year_recid", "--score", "score", "--groups", "race,sex",
+            "--resamples", "200", "--no-explain", "--out", out_json, "--quiet",
+        ],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, _ = run(["gate", "--policy", DEFAULT, out_json], capsys)
+    assert code == 1
+    lines = out.strip().splitlines()
+    # African-American defendants are flagged high-risk far more often: adverse impact
+    assert any(
+        line.startswith("FAIL          four-fifths  impact_ratio race=African-American")
+        for line in lines
+    )
+    assert any(
+        line.startswith("FAIL          equalized-odds  equalized_odds_difference race ")
+        for line in lines
+    )
+    assert lines[-1].startswith("BLOCKED by default@1.0.0: four-fifths, equalized-odds")
+
+
+def test_documented_config_and_ci_examples_are_valid():
+    from audit.gate import load_audit_config
+
+    plan = load_audit_config(ROOT / "docs" / "ci" / "audit.yaml")
+    assert [name for name, _, _ in plan.audits] == ["risk-model", "toxicity"]
+    for name in ("github-actions.yml", "gitlab-ci.yml"):
+        text = (ROOT / "docs" / "ci" / name).read_text()
+        yaml.safe_load(text)
+        assert "socialaudit audit --config audit.yaml" in text and "--baseline" in text
