@@ -11,6 +11,7 @@ venv:
 
 data: venv
 	@$(BIN)/python scripts/fetch_samples.py --cache $(SAMPLES)
+	@$(BIN)/python scripts/fetch_pii_corpus.py --cache $(SAMPLES)/pii
 
 demo: data
 	@bash scripts/demo.sh $(SAMPLES) $(OUT)
@@ -23,6 +24,8 @@ lint: venv
 
 bench: venv
 	@$(BIN)/python benchmarks/metrics_bootstrap.py
+	@$(BIN)/python benchmarks/recsys_audit.py
+	@$(BIN)/python benchmarks/pii_throughput.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -194,6 +194,7 @@ _COMMAND_MODULES = (
     "audit.cli_recsys",
     "audit.cli_gate",
     "audit.cli_report",
+    "audit.cli_pii",
 )
 
 

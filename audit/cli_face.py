@@ -225,7 +225,7 @@ def _add_flags(p: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=512,
         metavar="N",
-        help="templates per scoring block; memory ~ 30 x N^2 bytes (512)",
+        help="templates per scoring block; memory ~ 60 x N^2 bytes per CPU (512)",
     )
     p.add_argument("--out", metavar="FILE", help="result JSON (default out/face.json)")
     p.add_argument("--quiet", action="store_true", help="print only where the result went")

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import json
 import logging
@@ -94,9 +95,11 @@ log = logging.getLogger("audit.scans")
 #: Longest a source URI, a field name or a file path may be in a request.
 _MAX_URI = 2048
 _MAX_NAME = 256
-#: Most units (objects or byte ranges) in one batch message: keeps a message far below SQS's
-#: 256 KB even for stores of many tiny objects.
+#: Most units (objects or byte ranges) in one batch message, and most bytes their URIs may
+#: take: keeps a message far below SQS's 256 KiB even for many tiny objects with long keys.
 MAX_UNITS_PER_BATCH = 500
+MAX_MESSAGE_BYTES = 96 * 1024
+_UNIT_OVERHEAD = 96  # JSON of one unit besides its URI
 #: Problems listed per batch and per result (all are counted).
 MAX_PROBLEMS = 20
 #: How long one aggregator may hold the right to merge before another may take it over.
@@ -171,7 +174,13 @@ class AuditScan(AuditSpec):
 
 
 ScanRequest = Annotated[InventoryScan | PiiScan | AuditScan, Field(discriminator="kind")]
-_REQUEST: TypeAdapter[InventoryScan | PiiScan | AuditScan] = TypeAdapter(ScanRequest)
+
+
+@functools.cache
+def _request_adapter() -> TypeAdapter[InventoryScan | PiiScan | AuditScan]:
+    # Built on first use, not at import: the API's cold start does not need it.
+    return TypeAdapter(ScanRequest)
+
 
 #: Kinds a scan can be.
 KINDS = ("inventory", "pii", "classification", "moderation")
@@ -186,7 +195,7 @@ def parse_request(body: Any) -> InventoryScan | PiiScan | AuditScan:
         One line per problem, naming the field.
     """
     try:
-        return _REQUEST.validate_python(body)
+        return _request_adapter().validate_python(body)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, "request")) from None
 
@@ -235,14 +244,18 @@ class AggregateMessage(BaseModel):
 
 
 Message = Annotated[DispatchMessage | BatchMessage | AggregateMessage, Field(discriminator="type")]
-_MESSAGE: TypeAdapter[DispatchMessage | BatchMessage | AggregateMessage] = TypeAdapter(Message)
+
+
+@functools.cache
+def _message_adapter() -> TypeAdapter[DispatchMessage | BatchMessage | AggregateMessage]:
+    return TypeAdapter(Message)
 
 
 def parse_message(body: Any) -> DispatchMessage | BatchMessage | AggregateMessage:
     """Validate a queue message body (a dict or its JSON text)."""
     if isinstance(body, str | bytes):
-        return _MESSAGE.validate_json(body)
-    return _MESSAGE.validate_python(body)
+        return _message_adapter().validate_json(body)
+    return _message_adapter().validate_python(body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,7 +414,7 @@ def plan_units(
     batches: list[list[Unit]] = []
     skipped: list[dict[str, str]] = []
     current: list[Unit] = []
-    size = 0
+    size = text = 0
     for obj in objects:
         if obj.format is None:
             suffix = Path(obj.uri).suffix or "(none)"
@@ -418,11 +431,17 @@ def plan_units(
                 end = min(start + batch_bytes, obj.size)
                 batches.append([Unit(uri=obj.uri, format=fmt, start=start, end=end, size=obj.size)])
             continue
-        if current and (size + obj.size > batch_bytes or len(current) >= max_units):
+        unit_text = len(obj.uri.encode("utf-8")) + _UNIT_OVERHEAD
+        if current and (
+            size + obj.size > batch_bytes
+            or len(current) >= max_units
+            or text + unit_text > MAX_MESSAGE_BYTES
+        ):
             batches.append(current)
-            current, size = [], 0
+            current, size, text = [], 0, 0
         current.append(Unit(uri=obj.uri, format=fmt, size=obj.size))
         size += obj.size
+        text += unit_text
     if current:
         batches.append(current)
     return batches, skipped

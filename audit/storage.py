@@ -106,6 +106,9 @@ QUEUES: tuple[QueueName, ...] = ("dispatch", "work", "aggregate")
 
 ScanStatus = Literal["queued", "running", "succeeded", "failed"]
 
+#: SQS's limit on one message, and on one SendMessageBatch call.
+SQS_MAX_BYTES = 256 * 1024
+
 #: How long an ``Idempotency-Key`` keeps returning the same scan (IETF draft: at least 24 h).
 IDEMPOTENCY_TTL_S = 24 * 3600
 
@@ -1027,11 +1030,21 @@ class SqsQueue(Queue):
 
     def send(self, queue: QueueName, bodies: Sequence[dict[str, Any]]) -> None:
         url = self.urls[queue]
-        for i in range(0, len(bodies), 10):
-            pending = {
-                str(j): json.dumps(body, sort_keys=True)
-                for j, body in enumerate(bodies[i : i + 10])
-            }
+        texts = [json.dumps(body, sort_keys=True) for body in bodies]
+        # SendMessageBatch takes at most 10 messages and 256 KiB in all.
+        groups: list[list[str]] = []
+        size = 0
+        for text in texts:
+            n = len(text.encode("utf-8"))
+            if n > SQS_MAX_BYTES:
+                raise ValueError(f"a {queue} message of {n} bytes is over SQS's {SQS_MAX_BYTES}")
+            if not groups or len(groups[-1]) == 10 or size + n > SQS_MAX_BYTES:
+                groups.append([])
+                size = 0
+            groups[-1].append(text)
+            size += n
+        for group in groups:
+            pending = {str(j): text for j, text in enumerate(group)}
             for attempt in range(6):
                 out = self.sqs.send_message_batch(
                     QueueUrl=url,

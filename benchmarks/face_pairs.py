@@ -11,8 +11,9 @@ false non-matches over its genuine pairs.
   one ``np.partition`` for the threshold and counts per group.
 * **ours** — :func:`audit.face.face_audit` without bootstrap: blocked matrix products, nothing
   materialised but histograms, the k+1 smallest impostor distances and the false matches; it
-  also builds the FMR matrix and DET curves. Its time with 1,000 subject resamples is printed
-  too.
+  also builds the FMR matrix and DET curves. Best of 3 runs (it takes under a second, so a
+  burst of load on a shared machine would otherwise dominate). Its time with 1,000 subject
+  resamples is printed too.
 
 Run: ``.venv/bin/python benchmarks/face_pairs.py [--templates 10000]``. Needs ~1 GB for the
 loop's stored distances; ours stays near 60 MB for any size.
@@ -82,6 +83,7 @@ def main() -> None:
     ap.add_argument("--templates", type=int, default=10_000)
     ap.add_argument("--target-fmr", type=float, default=1e-4)
     ap.add_argument("--resamples", type=int, default=1000)
+    ap.add_argument("--repeats", type=int, default=3, help="runs of ours; the best is reported")
     a = ap.parse_args()
 
     per_group = a.templates // (len(GROUPS) * 5)
@@ -102,10 +104,15 @@ def main() -> None:
     ref = loop(X, subject, group, a.target_fmr, dist)
     t_loop = time.perf_counter() - t0
 
+    # Ours takes under a second, so one burst of load on a shared machine can double it: take
+    # the best of --repeats runs (timeit's convention); the loop's 20+ s average out such noise.
     opts = FaceOptions(target_fmr=a.target_fmr, bootstrap=BootstrapSettings(0, 0.95, 0))
-    t0 = time.perf_counter()
-    doc = face_audit(manifest, templates, opts)
-    t_ours = time.perf_counter() - t0
+    times = []
+    for _ in range(a.repeats):
+        t0 = time.perf_counter()
+        doc = face_audit(manifest, templates, opts)
+        times.append(time.perf_counter() - t0)
+    t_ours = min(times)
 
     opts_ci = FaceOptions(
         target_fmr=a.target_fmr, bootstrap=BootstrapSettings(a.resamples, 0.95, 0)
@@ -125,7 +132,8 @@ def main() -> None:
         m = rows[name]["metrics"]
         print(f"  {name}: FMR {m['fmr']['value']:.2e}  FNMR {m['fnmr']['value']:.4f}")
     print(f"loop ({dist_name} per probe): {t_loop:8.2f} s")
-    print(f"ours (blocked, no bootstrap):                {t_ours:8.2f} s")
+    runs = ", ".join(f"{t:.2f}" for t in times)
+    print(f"ours (blocked, no bootstrap), best of {a.repeats}:     {t_ours:8.2f} s  (runs: {runs})")
     print(f"ours with {a.resamples} subject resamples:           {t_ci:8.2f} s")
     print(f"ratio loop / ours: {t_loop / t_ours:.1f}x  (goal >= 20x)")
     print(f"identical threshold and per-group counts: {'yes' if same else 'NO'}")

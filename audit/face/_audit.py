@@ -93,7 +93,7 @@ class FaceOptions:
     bootstrap
         Resamples, level and seed of the subject bootstrap.
     block
-        Templates per side of a scoring block (memory ~ 30 x block^2 bytes).
+        Templates per side of a scoring block (memory ~ 60 x block^2 bytes per CPU).
     det_points
         Most points per DET curve.
     max_listed

@@ -22,7 +22,11 @@ so memory stays bounded at the cost of time.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +52,9 @@ IntArray = NDArray[np.int64]
 _EMPTY: IntArray = np.zeros(0, dtype=np.int64)
 _EMPTY_F: NDArray[np.float64] = np.zeros(0)
 _Block = tuple[int, int, NDArray[np.float32], IntArray, IntArray]
+_FirstPass = tuple[
+    IntArray, IntArray, list[tuple[int, int, IntArray]], IntArray, IntArray, NDArray[np.float64]
+]
 
 #: Most candidate distances kept while calibrating in one pass (16 bytes each, x2 headroom).
 SELECTION_CAP = 8_000_000
@@ -127,6 +134,19 @@ class PairStats:
     @property
     def n_false_matches(self) -> int:
         return int(np.triu(self.false_matches).sum())
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Limit BLAS to one thread while our own threads run blocks (threadpoolctl ships with
+    scikit-learn; without it, BLAS keeps its default)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _bins(n_cells: int, bins: int | None) -> int:
@@ -277,6 +297,7 @@ def score_all_pairs(
     target_fmr: float | None = None,
     block: int = 512,
     bins: int | None = None,
+    threads: int | None = None,
     progress: Progress | None = None,
 ) -> PairStats:
     """Compare every pair of templates, in blocks.
@@ -301,9 +322,12 @@ def score_all_pairs(
         impostor pairs (:func:`~audit.metrics._verification.calibrate_threshold`).
     block
         Templates per block side (512 fits a core's L2 cache); memory is about
-        ``30 x block^2`` bytes whatever the number of templates.
+        ``60 x block^2`` bytes per thread (two blocks in flight each), whatever the number
+        of templates.
     bins
         Histogram bins for DET curves (default: up to 2048, fewer with many cells).
+    threads
+        Threads computing blocks (default: the CPU count, at most 8).
     progress
         Called with ``(blocks_done, blocks_total)``.
 
@@ -313,6 +337,7 @@ def score_all_pairs(
     """
     if (threshold is None) == (target_fmr is None):
         raise ValueError("give exactly one of threshold and target_fmr")
+    workers = max(1, threads if threads is not None else min(8, os.cpu_count() or 1))
     sub: IntArray = np.asarray(subject, dtype=np.int64)
     sub_cell: IntArray = np.asarray(subject_cell, dtype=np.int64)
     S, C = len(sub_cell), int(sub_cell.max()) + 1 if len(sub_cell) else 1
@@ -330,7 +355,7 @@ def score_all_pairs(
     cel = rank_cell[rank]
     sq = np.einsum("ij,ij->i", X, X)
     X32 = X.astype(np.float32)
-    Xm2 = (-2.0 * X).astype(np.float32)
+    Xm2 = X32 * np.float32(-2.0)  # exact: scaling by a power of two does not round
     sq32 = sq.astype(np.float32)
     max_sq = float(sq.max()) if n else 1.0
     slack = screening_slack(dim, max_sq)
@@ -351,36 +376,42 @@ def score_all_pairs(
     total = len(starts) * (len(starts) + 1) // 2
     state = {"done": 0, "total": total}
 
+    pairs_of_blocks = [(i0, j0) for i0 in starts for j0 in starts[i0 // block :]]
+
+    def compute(i0: int, j0: int) -> _Block:
+        """``(i0, j0, A, genuine_i, genuine_j)``: ``A`` holds float32 squared distances, inf
+        where the pair is not an impostor pair (same subject, or on/below the diagonal);
+        genuine pairs are given by global positions."""
+        i1, j1 = min(i0 + block, n), min(j0 + block, n)
+        dist = X32[i0:i1] @ Xm2[j0:j1].T
+        dist += sq32[i0:i1, None]
+        dist += sq32[None, j0:j1]
+        gi = gj = _EMPTY
+        if i0 == j0 or rank[i1 - 1] >= rank[j0]:
+            # Same-subject pairs occur only near the diagonal (rows sorted by subject).
+            excl = rank[i0:i1, None] == rank[None, j0:j1]
+            if i0 == j0:
+                upper = np.arange(i1 - i0)[:, None] < np.arange(j1 - j0)[None, :]
+                gi, gj = np.nonzero(excl & upper)
+                excl |= ~upper
+            else:
+                gi, gj = np.nonzero(excl)
+            gi, gj = gi + i0, gj + j0
+            dist[excl] = np.inf
+        return i0, j0, dist, gi, gj
+
+    def tick() -> None:
+        state["done"] += 1
+        if progress is not None:
+            progress(state["done"], state["total"])
+
     def blocks() -> Iterator[_Block]:
-        """Yield ``(i0, j0, A, genuine_i, genuine_j)``: ``A`` holds float32 squared
-        distances, inf where the pair is not an impostor pair (same subject, or on/below
-        the diagonal); genuine pairs are given by global positions."""
+        """Every block in turn (the rare extra passes of a loose calibration)."""
         if state["done"] >= state["total"]:  # a further pass
             state["total"] += total
-        for i0 in starts:
-            i1 = min(i0 + block, n)
-            A32, sa = X32[i0:i1], sq32[i0:i1, None]
-            for j0 in starts[i0 // block :]:
-                j1 = min(j0 + block, n)
-                dist = A32 @ Xm2[j0:j1].T
-                dist += sa
-                dist += sq32[None, j0:j1]
-                gi = gj = _EMPTY
-                if i0 == j0 or rank[i1 - 1] >= rank[j0]:
-                    # Same-subject pairs occur only near the diagonal (rows sorted by subject).
-                    excl = rank[i0:i1, None] == rank[None, j0:j1]
-                    if i0 == j0:
-                        upper = np.arange(i1 - i0)[:, None] < np.arange(j1 - j0)[None, :]
-                        gi, gj = np.nonzero(excl & upper)
-                        excl |= ~upper
-                    else:
-                        gi, gj = np.nonzero(excl)
-                    gi, gj = gi + i0, gj + j0
-                    dist[excl] = np.inf
-                yield i0, j0, dist, gi, gj
-                state["done"] += 1
-                if progress is not None:
-                    progress(state["done"], state["total"])
+        for i0, j0 in pairs_of_blocks:
+            yield compute(i0, j0)
+            tick()
 
     def segments(lo: int, hi: int) -> list[tuple[int, int, int]]:
         c = cel[lo:hi]
@@ -398,32 +429,65 @@ def score_all_pairs(
     g_pos: list[tuple[IntArray, IntArray]] = []
     matches = _Matches(R, rank_cell, C)
     screen = None if threshold is None else np.float32(threshold * threshold + slack)
+    fixed = float(threshold) if threshold is not None else 0.0
 
-    def add_exact_matches(i: IntArray, j: IntArray, t: float) -> None:
-        d = exact_distances(X, i, j)
-        hit = d <= t
-        matches.add(rank[i[hit]], rank[j[hit]])
-
-    # First pass: genuine pairs, DET histograms, and the matches (fixed threshold) or the
-    # candidates for the (k + 1)-th smallest impostor distance (calibration).
-    for i0, j0, dist, gi, gj in blocks():
-        if gi.size:
-            g_pos.append((gi, gj))
+    def first_pass(i0: int, j0: int, cutoff: float) -> _FirstPass:
+        """One block's share of the first pass; runs in a worker thread."""
+        _, _, dist, gi, gj = compute(i0, j0)
         idx = dist * inv_w
         np.clip(idx, 0, nbins, out=idx)  # inf (excluded) -> the discarded overflow bin
         idx = idx.astype(np.intp)
         i1, j1 = i0 + dist.shape[0], j0 + dist.shape[1]
+        parts = []
         for r0, r1, ca in segments(i0, i1):
             for c0, c1, cb in segments(j0, j1):
                 if ca <= cb:  # the rest lies below the diagonal: all excluded
                     counts = np.bincount(idx[r0:r1, c0:c1].ravel(), minlength=nbins + 1)
-                    hist[ca, cb] += counts[:nbins]
-        if screen is not None:
+                    parts.append((ca, cb, counts[:nbins]))
+        if screen is not None:  # fixed threshold: the matches, decided exactly
             mi, mj = np.nonzero(dist <= screen)
-            add_exact_matches(mi + i0, mj + j0, float(threshold))  # type: ignore[arg-type]
-        elif select is not None:
-            si, sj = np.nonzero(dist <= select.cutoff)
-            select.add(dist[si, sj], si + i0, sj + j0)
+            mi, mj = mi + i0, mj + j0
+            hit = exact_distances(X, mi, mj) <= fixed
+            return gi, gj, parts, mi[hit], mj[hit], _EMPTY_F
+        si, sj = np.nonzero(dist <= cutoff)  # calibration: candidates
+        return gi, gj, parts, si + i0, sj + j0, dist[si, sj].astype(np.float64)
+
+    # First pass: genuine pairs, DET histograms, and the matches (fixed threshold) or the
+    # candidates for the (k + 1)-th smallest impostor distance (calibration). Blocks run in
+    # threads, one BLAS thread each: numpy releases the GIL, the element-wise work is
+    # parallel too, and BLAS threads never oversubscribe a busy machine. Results are merged
+    # in block order, so the output does not depend on scheduling.
+    if select is not None or screen is not None:
+        with _one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+            window: deque[Future[_FirstPass]] = deque()
+            todo = iter(pairs_of_blocks)
+            while True:
+                while len(window) < 2 * workers:
+                    nxt = next(todo, None)
+                    if nxt is None:
+                        break
+                    cutoff = select.cutoff if select is not None else 0.0
+                    window.append(pool.submit(first_pass, nxt[0], nxt[1], cutoff))
+                if not window:
+                    break
+                gi, gj, parts, pi, pj, vals = window.popleft().result()
+                if gi.size:
+                    g_pos.append((gi, gj))
+                for ca, cb, counts in parts:
+                    hist[ca, cb] += counts
+                if screen is not None:
+                    matches.add(rank[pi], rank[pj])
+                elif select is not None:
+                    select.add(vals, pi, pj)
+                tick()
+    else:  # a loose calibration: histograms and genuine pairs now, the threshold later
+        for i0, j0 in pairs_of_blocks:
+            gi, gj, parts, _, _, _ = first_pass(i0, j0, -np.inf)
+            if gi.size:
+                g_pos.append((gi, gj))
+            for ca, cb, counts in parts:
+                hist[ca, cb] += counts
+            tick()
 
     passes = 1
     if k is not None:

@@ -359,3 +359,34 @@ def test_lambda_api_refuses_a_request_without_authorizer_context(aws: AwsEnv) ->
     assert status == 401
     status, body, _ = api_call("api_health.json")
     assert (status, body["status"]) == (200, "ok")
+
+
+def test_recorded_events_drive_each_handler(aws: AwsEnv) -> None:
+    """Every SQS consumer, called with the recorded event shapes in tests/events/."""
+    from lambdas import aggregator, dispatcher, worker
+
+    source = upload(aws, make_posts(200, seed=21))
+    backend = make_backend(aws.settings, clients=aws.clients)
+    scan, _ = scans.submit_scan(
+        backend, scans.parse_request({"kind": "inventory", "source": source})
+    )
+
+    ev = event("sqs_dispatch.json")
+    ev["Records"][0]["body"] = json.dumps({"type": "dispatch", "scan_id": scan.id})
+    assert dispatcher.handler(ev, FakeContext()) == {"batchItemFailures": []}
+
+    plan = backend.store.get_json(scans.plan_key(scan.id))
+    template = event("sqs_work.json")["Records"][0]
+    records = []
+    for i, units in enumerate(plan["batches"], 1):
+        body = {"type": "batch", "scan_id": scan.id, "batch_id": i, "units": units}
+        records.append({**template, "messageId": f"m-{i}", "body": json.dumps(body)})
+    records.append({**template, "messageId": "poison", "body": "{not json"})
+    out = worker.handler({"Records": records}, FakeContext())
+    assert out == {"batchItemFailures": [{"itemIdentifier": "poison"}]}  # only the bad one
+
+    ev = event("sqs_aggregate.json")
+    ev["Records"][0]["body"] = json.dumps({"type": "aggregate", "scan_id": scan.id})
+    assert aggregator.handler(ev, FakeContext()) == {"batchItemFailures": []}
+    done = backend.store.get_scan(scan.id)
+    assert done is not None and done.status == "succeeded" and done.records_done == 200

@@ -333,3 +333,13 @@ def test_a_restarted_local_server_finishes_what_the_last_one_left(tmp_path: Path
     pump.run()
     done = pump.backend.store.get_scan(scan.id)
     assert done is not None and done.status == "succeeded" and done.records_done == 502
+
+
+def test_a_batch_message_stays_far_below_the_sqs_limit() -> None:
+    long_key = "posts/" + "k" * 1000
+    objects = [SourceObject(f"s3://b/{long_key}{i:04d}.jsonl", 10, "jsonl") for i in range(600)]
+    batches, _ = scans.plan_units(objects, batch_bytes=10**9)
+    assert len(batches) > 1
+    for units in batches:
+        body = scans.BatchMessage(scan_id="x" * 32, batch_id=1, units=units).model_dump_json()
+        assert len(body.encode()) <= scans.MAX_MESSAGE_BYTES + 2048

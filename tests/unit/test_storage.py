@@ -215,3 +215,25 @@ def test_local_queue_dead_letters_a_message_after_max_attempts(tmp_path: Path) -
         assert "ValidationError" in why
     finally:
         backend.close()
+
+
+def test_sqs_batches_respect_ten_messages_and_256_kib() -> None:
+    from audit.storage import SQS_MAX_BYTES, SqsQueue
+
+    class FakeSqs:
+        def __init__(self) -> None:
+            self.calls: list[list[dict[str, str]]] = []
+
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> Any:
+            self.calls.append(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries]}
+
+    sqs = FakeSqs()
+    q = SqsQueue({"work": "url", "dispatch": "d", "aggregate": "a"}, sqs=sqs)
+    q.send(
+        "work", [{"pad": "x" * 90_000, "i": i} for i in range(7)] + [{"i": i} for i in range(25)]
+    )
+    assert sum(len(c) for c in sqs.calls) == 32
+    for call in sqs.calls:
+        assert len(call) <= 10
+        assert sum(len(e["MessageBody"].encode()) for e in call) <= SQS_MAX_BYTES

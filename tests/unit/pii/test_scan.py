@@ -257,3 +257,10 @@ def test_the_shipped_gate_blocks_high_severity_pii(pii_config, tmp_path):
     clean = write_jsonl(tmp_path / "q.jsonl", [{"text": "gym at 6am, send help"}])
     doc = pii_audit(str(clean), text_field="text", config=pii_config)
     assert evaluate(load_policy(ROOT / "policies" / "default.yaml"), [doc]).verdict == "passed"
+
+
+def test_worker_processes_give_the_same_result(posts, pii_config, tmp_path):
+    path = write_jsonl(tmp_path / "p.jsonl", [{"text": p.text} for p in posts[:60]])
+    one = pii_audit(str(path), text_field="text", config=pii_config, workers=1)
+    two = pii_audit(str(path), text_field="text", config=pii_config, workers=2)
+    assert one["summary"] == two["summary"] and one["pii"]["by_type"] == two["pii"]["by_type"]
