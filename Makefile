@@ -12,6 +12,7 @@ venv:
 data: venv
 	@$(BIN)/python scripts/fetch_samples.py --cache $(SAMPLES)
 	@$(BIN)/python scripts/fetch_pii_corpus.py --cache $(SAMPLES)/pii
+	@$(BIN)/python scripts/fetch_face_images.py --cache $(SAMPLES)
 
 demo: data
 	@bash scripts/demo.sh $(SAMPLES) $(OUT)
@@ -26,6 +27,7 @@ bench: venv
 	@$(BIN)/python benchmarks/metrics_bootstrap.py
 	@$(BIN)/python benchmarks/recsys_audit.py
 	@$(BIN)/python benchmarks/pii_throughput.py
+	@$(BIN)/python benchmarks/face_pairs.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

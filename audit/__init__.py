@@ -17,12 +17,17 @@ __all__ = [
     "ConfigError",
     "DataError",
     "EngineSettings",
+    "FaceOptions",
     "ModelError",
+    "ads_audit",
     "analyse_groups",
     "classification_audit",
+    "face_audit",
     "load_labelled_set",
     "load_model",
     "moderation_audit",
+    "pii_audit",
+    "recommendation_audit",
     "write_result",
 ]
 
@@ -36,6 +41,11 @@ _LAZY = {
     "load_labelled_set": "audit.data",
     "load_model": "audit.models",
     "write_result": "audit.results",
+    "face_audit": "audit.face",
+    "FaceOptions": "audit.face",
+    "recommendation_audit": "audit.recommendation",
+    "ads_audit": "audit.ads",
+    "pii_audit": "audit.pii",
 }
 
 from audit.exceptions import AuditError, ConfigError, DataError, ModelError  # noqa: E402

@@ -195,6 +195,7 @@ _COMMAND_MODULES = (
     "audit.cli_gate",
     "audit.cli_report",
     "audit.cli_pii",
+    "audit.cli_face",
 )
 
 

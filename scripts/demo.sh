@@ -39,10 +39,16 @@ $SA pii --source "$OUT/pii/posts.jsonl" --text-field text --id-field id \
   --findings "$OUT/pii/findings.jsonl" --redact-to "$OUT/pii/redacted" --quiet --out "$OUT/pii.json"
 
 echo
+echo "== Face verification through dlib on the 7 real photos in the face_recognition sdist"
+echo "   (2 people: a smoke test of the pipeline; no registry package ships a demographic face set)"
+$SA face --manifest "$S/faces/manifest.csv" --images-root "$S/faces" --groups set \
+  --tolerance 0.6 --min-group-size 1 --quiet --out "$OUT/faces-smoke.json"
+
+echo
 echo "== Release gate (policies/default.yaml) over the results"
 set +e
 $SA gate --policy policies/default.yaml "$OUT/compas-classification.json" \
-  "$OUT/redditbias-moderation.json" "$OUT/pii.json" \
+  "$OUT/redditbias-moderation.json" "$OUT/pii.json" "$OUT/faces-smoke.json" \
   --junit "$OUT/gate/junit.xml" --markdown "$OUT/gate/summary.md" --blessing "$OUT/gate/blessing.json"
 echo "(gate exit code $?: 1 means a blocking check failed, as expected for these models)"
 set -e

@@ -265,7 +265,7 @@ class _Window:
 
 
 def exact_distances(
-    X: NDArray[np.float64], i: IntArray, j: IntArray, chunk: int = 1 << 16
+    X: NDArray[np.float64], i: IntArray, j: IntArray, chunk: int = 1 << 13
 ) -> NDArray[np.float64]:
     """``|X[i] - X[j]|`` in float64, computed from the difference (no cancellation)."""
     out = np.empty(len(i))
