@@ -1190,36 +1190,48 @@ class LocalQueue(Queue):
     def _rebuild(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
             if self._pool is broken:
-                broken.shutdown(wait=False, cancel_futures=True)
+                # A broken pool has already failed every future it held; nothing to cancel.
+                broken.shutdown(wait=False)
                 self._pool = self._new_pool()
 
     def _done(self, fut: Future[Any], *, d: _Delivery, pool: ProcessPoolExecutor) -> None:
         from concurrent.futures.process import BrokenProcessPool
 
-        exc = fut.exception()
-        if exc is None:
-            follow = fut.result()
+        # Runs on the pool's management thread; whatever happens, the message is accounted
+        # for, or join() would wait for ever.
+        try:
+            exc: BaseException | None
+            if fut.cancelled():
+                exc = BrokenProcessPool("cancelled with its worker pool")
+            else:
+                exc = fut.exception()
+            if exc is None:
+                follow = fut.result()
+                with self._lock:
+                    self._in_flight += len(follow)
+                for queue, body in follow:
+                    self._inbox.put(_Delivery(queue, body))
+            elif d.attempt < self.settings.max_attempts:
+                if isinstance(exc, BrokenProcessPool):
+                    # A worker process died (killed, out of memory): every message in flight
+                    # in its pool comes back, counted as a delivery, as SQS would count it.
+                    self._rebuild(pool)
+                with self._lock:
+                    self._in_flight += 1
+                # Like an SQS visibility timeout: a failed message comes back after a pause.
+                delay = min(0.25 * 2 ** (d.attempt - 1), 10.0)
+                again = replace(d, attempt=d.attempt + 1)
+                timer = threading.Timer(delay, self._inbox.put, (again,))
+                timer.daemon = True
+                timer.start()
+            elif self._on_give_up is not None:
+                self._on_give_up(d, exc)
+            else:
+                self.dead_letters.append((d.queue, d.body, f"{type(exc).__name__}: {exc}"))
+        finally:
             with self._lock:
-                self._in_flight += len(follow)
-            for queue, body in follow:
-                self._inbox.put(_Delivery(queue, body))
-        elif d.attempt < self.settings.max_attempts:
-            if isinstance(exc, BrokenProcessPool):
-                self._rebuild(pool)
-            with self._lock:
-                self._in_flight += 1
-            # Like an SQS visibility timeout: a failed message comes back after a pause.
-            delay = min(0.25 * 2 ** (d.attempt - 1), 10.0)
-            timer = threading.Timer(delay, self._inbox.put, (replace(d, attempt=d.attempt + 1),))
-            timer.daemon = True
-            timer.start()
-        elif self._on_give_up is not None:
-            self._on_give_up(d, exc)
-        else:
-            self.dead_letters.append((d.queue, d.body, f"{type(exc).__name__}: {exc}"))
-        with self._lock:
-            self._in_flight -= 1
-            self._lock.notify_all()
+                self._in_flight -= 1
+                self._lock.notify_all()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no message is queued or being handled; ``False`` on timeout."""
