@@ -13,6 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from audit.cli_args import add_interval_flags, count, positive_int
+from audit.cli_args import csv_list as _csv
+from audit.cli_args import parse_reference as _reference
+from audit.cli_args import unit_float as _unit_float
 from audit.exceptions import AuditError, ConfigError
 
 if TYPE_CHECKING:
@@ -21,20 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_BLOCKED, EXIT_INPUT = 0, 1, 2
-
-
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _unit_float(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0.0 <= x <= 1.0:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value}")
-    return x
 
 
 def _add_classifier_flags(p: argparse.ArgumentParser) -> None:
@@ -96,15 +86,10 @@ def _add_classifier_flags(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="type a .skops file may load although skops does not trust it",
     )
-    model.add_argument("--batch-size", type=int, default=1024, metavar="N")
+    model.add_argument("--batch-size", type=positive_int, default=1024, metavar="N")
 
     stats = p.add_argument_group("statistics")
-    stats.add_argument(
-        "--reference",
-        default="largest",
-        metavar="REF",
-        help="reference group: largest (default), best, or ATTR=VALUE[,ATTR=VALUE]",
-    )
+    add_interval_flags(stats)
     stats.add_argument(
         "--positive-outcome",
         choices=("adverse", "favourable"),
@@ -114,31 +99,22 @@ def _add_classifier_flags(p: argparse.ArgumentParser) -> None:
         "compares favourable-outcome rates",
     )
     stats.add_argument(
-        "--resamples",
-        type=int,
-        default=1000,
-        metavar="N",
-        help="bootstrap resamples for intervals (default 1000; 0 disables)",
-    )
-    stats.add_argument("--ci-level", type=_unit_float, default=0.95, metavar="L")
-    stats.add_argument("--seed", type=int, default=0)
-    stats.add_argument(
         "--min-positives",
-        type=int,
+        type=count,
         default=30,
         metavar="N",
         help="fewer label positives in a group -> insufficient_evidence (30)",
     )
     stats.add_argument(
         "--min-negatives",
-        type=int,
+        type=count,
         default=30,
         metavar="N",
         help="fewer label negatives in a group -> insufficient_evidence (30)",
     )
     stats.add_argument(
         "--min-group-size",
-        type=int,
+        type=count,
         default=10,
         metavar="N",
         help="groups with fewer rows are suppressed from the output (10)",
@@ -197,18 +173,6 @@ _COMMAND_MODULES = (
     "audit.cli_pii",
     "audit.cli_face",
 )
-
-
-def _reference(value: str) -> Any:
-    if value in ("largest", "best"):
-        return value
-    pairs = {}
-    for item in _csv(value):
-        attr, sep, group = item.partition("=")
-        if not sep or not attr or not group:
-            raise ConfigError(f"--reference must be largest, best or ATTR=VALUE, got {value!r}")
-        pairs[attr] = group
-    return pairs
 
 
 def _metrics(items: Sequence[str]) -> dict[str, str]:

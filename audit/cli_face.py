@@ -7,13 +7,19 @@ by :func:`register`, which :mod:`audit.cli` calls with its subparsers.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from audit.cli_args import add_interval_flags
+from audit.cli_args import count as _count
+from audit.cli_args import csv_list as _csv
+from audit.cli_args import finite as _finite
+from audit.cli_args import open_unit as _open_unit
+from audit.cli_args import parse_reference as _reference
+from audit.cli_args import positive_int as _positive_int
 from audit.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -32,50 +38,6 @@ def default_cache_dir() -> Path:
         return Path(base) / "face-embeddings"
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(xdg) / "socialaudit" / "face-embeddings"
-
-
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _open_unit(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0.0 < x < 1.0:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {value}")
-    return x
-
-
-def _finite(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"must be finite, got {value}")
-    return x
-
-
-def _positive_int(value: str) -> int:
-    try:
-        x = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if x < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return x
-
-
-def _count(value: str) -> int:
-    try:
-        x = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if x < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return x
 
 
 def _downscale(value: str) -> float:
@@ -185,21 +147,7 @@ def _add_flags(p: argparse.ArgumentParser) -> None:
     )
 
     stats = p.add_argument_group("statistics")
-    stats.add_argument(
-        "--reference",
-        default="largest",
-        metavar="REF",
-        help="reference group: largest (most subjects, default), best, or ATTR=VALUE[,...]",
-    )
-    stats.add_argument(
-        "--resamples",
-        type=_count,
-        default=1000,
-        metavar="N",
-        help="subject-bootstrap resamples (1000; 0 disables intervals)",
-    )
-    stats.add_argument("--ci-level", type=_open_unit, default=0.95, metavar="L")
-    stats.add_argument("--seed", type=int, default=0)
+    add_interval_flags(stats, largest="most subjects", resamples="subjects")
     stats.add_argument(
         "--min-genuine-pairs",
         type=_count,
@@ -245,18 +193,6 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:  # type: ig
     )
     _add_flags(p)
     return {"face": run_face}
-
-
-def _reference(value: str) -> Any:
-    if value in ("largest", "best"):
-        return value
-    pairs = {}
-    for item in _csv(value):
-        attr, sep, group = item.partition("=")
-        if not sep or not attr or not group:
-            raise ConfigError(f"--reference must be largest, best or ATTR=VALUE, got {value!r}")
-        pairs[attr] = group
-    return pairs
 
 
 def _check_flags(args: argparse.Namespace) -> None:

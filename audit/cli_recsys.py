@@ -11,8 +11,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from audit.cli_args import add_interval_flags
+from audit.cli_args import count as _count
+from audit.cli_args import csv_list as _csv
+from audit.cli_args import parse_reference as _reference
+from audit.cli_args import positive_int as _positive_int
 from audit.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -25,71 +30,9 @@ Handler = Callable[[argparse.Namespace, "Console"], int]
 EXIT_OK = 0
 
 
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _positive_int(value: str) -> int:
-    try:
-        x = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if x < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return x
-
-
-def _count(value: str) -> int:
-    try:
-        x = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if x < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return x
-
-
-def _level(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0.0 < x < 1.0:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {value}")
-    return x
-
-
-def _reference(value: str) -> Literal["largest", "best"] | dict[str, str]:
-    if value == "largest":
-        return "largest"
-    if value == "best":
-        return "best"
-    pairs = {}
-    for item in _csv(value):
-        attr, sep, group = item.partition("=")
-        if not sep or not attr or not group:
-            raise ConfigError(f"--reference must be largest, best or ATTR=VALUE, got {value!r}")
-        pairs[attr] = group
-    return pairs
-
-
 def _add_statistics(p: argparse.ArgumentParser, unit: str) -> Any:
     stats = p.add_argument_group("statistics")
-    stats.add_argument(
-        "--reference",
-        default="largest",
-        metavar="REF",
-        help=f"reference group: largest (most {unit}, default), best, or ATTR=VALUE[,...]",
-    )
-    stats.add_argument(
-        "--resamples",
-        type=_count,
-        default=1000,
-        metavar="N",
-        help="bootstrap resamples for intervals (default 1000; 0 disables)",
-    )
-    stats.add_argument("--ci-level", type=_level, default=0.95, metavar="L")
-    stats.add_argument("--seed", type=int, default=0)
+    add_interval_flags(stats, largest=f"most {unit}", resamples=unit)
     stats.add_argument(
         "--min-users",
         type=_count,
