@@ -18,9 +18,10 @@ pick_python() {
 # WeasyPrint (PDF reports) needs Pango and HarfBuzz from the system; the report tests read PDFs
 # back with poppler's pdftotext. Install them from Debian when missing and we may.
 need_apt() {
-  ! ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' ||
-  ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' ||
-  ! command -v pdftotext >/dev/null
+  local libs
+  libs=$(ldconfig -p 2>/dev/null || true)  # read whole: grep -q would cut the pipe (pipefail)
+  [[ $libs != *libpango-1.0.so* || $libs != *libharfbuzz-subset.so* ]] ||
+    ! command -v pdftotext >/dev/null
 }
 if need_apt; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
