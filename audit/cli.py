@@ -172,6 +172,7 @@ _COMMAND_MODULES = (
     "audit.cli_report",
     "audit.cli_pii",
     "audit.cli_face",
+    "audit.cli_serve",
 )
 
 

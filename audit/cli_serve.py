@@ -5,11 +5,6 @@ and an in-process queue with N worker processes instead of SQS (:mod:`audit.stor
 data folder is ``--home``, else ``SOCIALAUDIT_HOME``, else ``~/.socialaudit``. Every route but
 ``/health`` needs ``Authorization: Bearer $SOCIALAUDIT_API_TOKEN``; without the variable the
 server refuses to start rather than serve an API that would turn everyone away.
-
-Wiring (``audit/cli.py``)::
-
-    from audit import cli_serve
-    COMMANDS.update(cli_serve.register(sub))
 """
 
 from __future__ import annotations

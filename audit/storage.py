@@ -1185,7 +1185,7 @@ class LocalQueue(Queue):
                     break
                 except BrokenProcessPool:
                     self._rebuild(pool)
-            fut.add_done_callback(functools.partial(self._done, d=d, pool=pool))
+            fut.add_done_callback(functools.partial(self._done, d=d))
 
     def _rebuild(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
@@ -1194,7 +1194,7 @@ class LocalQueue(Queue):
                 broken.shutdown(wait=False)
                 self._pool = self._new_pool()
 
-    def _done(self, fut: Future[Any], *, d: _Delivery, pool: ProcessPoolExecutor) -> None:
+    def _done(self, fut: Future[Any], *, d: _Delivery) -> None:
         from concurrent.futures.process import BrokenProcessPool
 
         # Runs on the pool's management thread; whatever happens, the message is accounted
@@ -1212,10 +1212,10 @@ class LocalQueue(Queue):
                 for queue, body in follow:
                     self._inbox.put(_Delivery(queue, body))
             elif d.attempt < self.settings.max_attempts:
-                if isinstance(exc, BrokenProcessPool):
-                    # A worker process died (killed, out of memory): every message in flight
-                    # in its pool comes back, counted as a delivery, as SQS would count it.
-                    self._rebuild(pool)
+                # A worker process that died (killed, out of memory) breaks its pool: every
+                # message in flight there comes back, counted as a delivery as SQS would count
+                # it, and the feeder builds a new pool on its next submit. (Not here: this runs
+                # under the broken pool's lock, and shutting it down from here deadlocks.)
                 with self._lock:
                     self._in_flight += 1
                 # Like an SQS visibility timeout: a failed message comes back after a pause.

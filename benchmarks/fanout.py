@@ -6,7 +6,7 @@ same generated posts. Each side first runs a small warm-up scan so every worker 
 loaded its spaCy model (as a warm Lambda execution environment has); the timed scan is the
 second. Prints posts/s for both and the ratio. Goal (issue 8): ≥ 1.7× on 2 cores.
 
-Run: ``.venv/bin/python benchmarks/fanout.py [--posts 4000] [--kind pii|inventory]``.
+Run: ``.venv/bin/python benchmarks/fanout.py [--posts 60000] [--batches 48] [--kind KIND]``.
 """
 
 from __future__ import annotations
@@ -95,9 +95,9 @@ def run(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--posts", type=int, default=4000)
+    ap.add_argument("--posts", type=int, default=60000)
     ap.add_argument("--kind", choices=("pii", "inventory"), default="pii")
-    ap.add_argument("--batches", type=int, default=16, help="about this many batches")
+    ap.add_argument("--batches", type=int, default=48, help="about this many batches")
     a = ap.parse_args()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:

@@ -218,11 +218,11 @@ def test_serve_refuses_to_start_without_a_token(tmp_path: Path) -> None:
 def test_serve_answers_refuses_and_runs_a_scan(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "SOCIALAUDIT_API_TOKEN": TOKEN, "SOCIALAUDIT_BATCH_BYTES": "4096"}
+    socialaudit = Path(sys.executable).with_name("socialaudit")  # the installed command
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "audit.cli_serve",
+            str(socialaudit),
+            "serve",
             "--port",
             str(port),
             "--workers",
@@ -247,8 +247,13 @@ def test_serve_answers_refuses_and_runs_a_scan(tmp_path: Path) -> None:
                     pass
                 assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
                 time.sleep(0.1)
-            source = str(_posts(tmp_path / "posts"))
-            body = {"kind": "inventory", "source": source}
+            posts = tmp_path / "posts"
+            posts.mkdir()
+            with (posts / "posts.jsonl").open("w") as f:
+                for i in range(300):
+                    text = f"post {i}: mail me at user{i}@example.com" if i % 3 == 0 else "hi"
+                    f.write(json.dumps({"id": i, "text": text}) + "\n")
+            body = {"kind": "pii", "source": str(posts)}
             assert c.post("/scans", json=body).status_code == 401
 
             def post(_: int) -> str:
@@ -264,8 +269,13 @@ def test_serve_answers_refuses_and_runs_a_scan(tmp_path: Path) -> None:
             with ThreadPoolExecutor(50) as pool:
                 ids = set(pool.map(post, range(50)))
             assert len(ids) == 1  # 50 concurrent POSTs, one key: one scan
-            view = _wait(c, ids.pop())
+            scan_id = ids.pop()
+            view = _wait(c, scan_id)
             assert view["status"] == "succeeded" and view["progress"]["records_done"] == 300
+            counts = {item["metric"]: item["value"] for item in view["summary"]}
+            assert counts["records_with_pii"] == 100 and counts["records_scanned"] == 300
+            report = c.get(f"/scans/{scan_id}/report?format=json", headers=AUTH)
+            assert report.status_code == 200 and "user3@example.com" not in report.text
     finally:
         proc.send_signal(signal.SIGINT)
         try:

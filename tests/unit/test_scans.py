@@ -343,3 +343,48 @@ def test_a_batch_message_stays_far_below_the_sqs_limit() -> None:
     for units in batches:
         body = scans.BatchMessage(scan_id="x" * 32, batch_id=1, units=units).model_dump_json()
         assert len(body.encode()) <= scans.MAX_MESSAGE_BYTES + 2048
+
+
+def _pii_ready() -> bool:
+    try:
+        import audit.pii as pii
+    except ImportError:
+        return False
+    return all(hasattr(pii, n) for n in ("load_pii_config", "scan_records", "merge_partials"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _pii_ready(), reason="audit.pii not available")
+def test_a_local_worker_process_killed_mid_scan_loses_and_doubles_nothing(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import time
+
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    n = 6000
+    with (folder / "posts.jsonl").open("w") as f:
+        for i in range(n):
+            f.write(
+                json.dumps({"id": i, "text": f"post {i} by Maria, mail m{i}@example.com"}) + "\n"
+            )
+    backend = make_backend(Settings(home=tmp_path / "home", workers=2, batch_bytes=16 * 1024))
+    try:
+        request = scans.parse_request({"kind": "pii", "source": str(folder), "id_field": "id"})
+        scan, _ = scans.submit_scan(backend, request)
+        deadline = time.monotonic() + 60
+        while (s := backend.store.get_scan(scan.id)) is not None and s.batches_done < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        pool = backend.queue._pool  # type: ignore[attr-defined]
+        os.kill(next(iter(pool._processes)), signal.SIGKILL)  # a worker dies mid-scan
+        assert backend.queue.join(timeout=120)  # type: ignore[attr-defined]
+        done = backend.store.get_scan(scan.id)
+        assert done is not None and done.status == "succeeded", done
+        assert done.batches_done == done.batches_total and done.records_done == n
+        counts = {i["metric"]: i["value"] for i in (done.summary or {})["items"]}
+        assert counts["records_scanned"] == n
+    finally:
+        backend.close()

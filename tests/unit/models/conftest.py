@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from tests.unit.models.fake_endpoint import FakeEndpoint, Handler
 
 HERE = Path(__file__).parent

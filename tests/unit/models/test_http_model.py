@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tests.unit.models.fake_endpoint import Answer, FakeEndpoint, Handler
 
 from audit.exceptions import ModelError
 from audit.models import HttpModel, load_model, score_dataframe
+from tests.unit.models.fake_endpoint import Answer, FakeEndpoint, Handler
 
 Serve = Callable[[Handler], FakeEndpoint]
 FAST = {"timeout": 2.0, "backoff": 0.01}

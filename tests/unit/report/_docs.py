@@ -154,7 +154,7 @@ def unknown_result(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def lean(doc: dict[str, Any]) -> dict[str, Any]:
-    """Only the ``gender`` slice (which has the suppressed group): a short PDF, same privacy case."""
+    """Only the ``gender`` slice (it has the suppressed group): a short PDF, same privacy case."""
     d = copy.deepcopy(doc)
     keep = ("gender",)
     d.pop("moderation", None)
