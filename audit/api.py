@@ -4,7 +4,7 @@
 ``GET /health``           liveness; the only route without auth
 ``POST /scans``           start a scan (``Idempotency-Key`` header: same key, same scan)
 ``GET /scans/{id}``       status (queued | running | succeeded | failed), progress, summary
-``GET /scans/{id}/report`` the result: ``?format=json`` (default), ``html`` or ``pdf``
+``GET /scans/{id}/report`` the result: ``?format=json`` (default), or the report: ``html``, ``pdf``
 ========================  ==========================================================
 
 Auth (``SOCIALAUDIT_AUTH``):
@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from audit import __version__
 from audit.exceptions import AuditError
-from audit.scans import ScanRequest, resume, submit_scan
+from audit.scans import ScanRequest, report_key, resume, submit_scan
 from audit.storage import Backend, ScanRecord, Settings, make_backend
 
 __all__ = [
@@ -76,6 +76,7 @@ class ScanView(BaseModel):
     progress: Progress
     summary: list[dict[str, Any]] | None = None
     gate: dict[str, Any] | None = None
+    reports: dict[str, str] | None = None
     error: str | None = None
     links: dict[str, str]
 
@@ -98,6 +99,7 @@ class ScanView(BaseModel):
             ),
             summary=summary.get("items"),
             gate=summary.get("gate"),
+            reports=summary.get("reports"),
             error=scan.error,
             links={"self": f"/scans/{scan.id}", "report": f"/scans/{scan.id}/report"},
         )
@@ -268,9 +270,9 @@ def create_app(
         dependencies=[Depends(authorize)],
         tags=["scans"],
         responses={
-            200: {"content": {"application/json": {}, "text/html": {}}},
+            200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {}}},
             409: {"description": "the scan has not succeeded"},
-            501: {"description": "the PDF renderer is not installed"},
+            404: {"description": "this scan has no report in that format (see its `reports`)"},
         },
     )
     def get_report(
@@ -278,24 +280,38 @@ def create_app(
         backend: Annotated[Backend, Depends(get_backend)],
         format: Annotated[Literal["json", "html", "pdf"], Query()] = "json",
     ) -> Response:
-        """The result document (JSON), or a page presenting it (HTML)."""
+        """The result document (JSON), or its transparency report (HTML or PDF).
+
+        The report is rendered once, when the scan finishes; an inventory has counts only,
+        shown as a plain HTML table.
+        """
         scan = _scan(backend, scan_id)
         if scan.status != "succeeded" or not scan.result_key:
             raise HTTPException(
                 409, f"scan {scan_id} is {scan.status}: a report exists once it has succeeded"
             )
-        doc = backend.store.get_json(scan.result_key)
         if format == "json":
-            return JSONResponse(doc)
-        if format == "html":
-            return HTMLResponse(_html(scan, doc))
-        raise HTTPException(501, "PDF reports need the report renderer, not installed here")
+            return JSONResponse(backend.store.get_json(scan.result_key))
+        state = ((scan.summary or {}).get("reports") or {}).get(format, "unavailable")
+        if state == "ok":
+            data = backend.store.get_blob(report_key(scan_id, format))
+            if format == "html":
+                return HTMLResponse(data.decode())
+            name = f"socialaudit-{scan.kind}-{scan_id}.pdf"
+            return Response(
+                data,
+                media_type="application/pdf",
+                headers={"Content-Disposition": f'inline; filename="{name}"'},
+            )
+        if format == "html" and scan.kind == "inventory":
+            return HTMLResponse(_html(scan, backend.store.get_json(scan.result_key)))
+        raise HTTPException(404, f"no {format} report for scan {scan_id}: {state}")
 
     return app
 
 
 def _html(scan: ScanRecord, doc: dict[str, Any]) -> str:
-    """A plain page of the summary counts (presentation only)."""
+    """A plain page of an inventory's counts (presentation only)."""
     e = html.escape
     rows = "".join(
         f"<tr><td>{e(str(item.get('metric', item.get('name', ''))))}</td>"

@@ -20,7 +20,6 @@ from audit.cli_args import finite as _finite
 from audit.cli_args import open_unit as _open_unit
 from audit.cli_args import parse_reference as _reference
 from audit.cli_args import positive_int as _positive_int
-from audit.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["default_cache_dir", "print_face_result", "register"]
 
 Handler = Callable[[argparse.Namespace, "Console"], int]
-BUILT_IN_FLAGS = ("detector", "upsample", "downscale", "jitters", "multiple_faces", "workers")
 
 
 def default_cache_dir() -> Path:
@@ -195,22 +193,6 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:  # type: ig
     return {"face": run_face}
 
 
-def _check_flags(args: argparse.Namespace) -> None:
-    if not args.groups:
-        raise ConfigError("--groups needs at least one column")
-    external = args.embeddings or args.pairs
-    given = [f for f in BUILT_IN_FLAGS if getattr(args, f) is not None]
-    if external and given:
-        flags = ", ".join("--" + f.replace("_", "-") for f in given)
-        raise ConfigError(
-            f"{flags} only apply to the built-in model, not with --embeddings/--pairs"
-        )
-    if not args.pairs and (args.score_type or args.pair_columns):
-        raise ConfigError("--score-type and --pair-columns go with --pairs")
-    if args.pair_columns is not None and len(args.pair_columns) != 3:
-        raise ConfigError("--pair-columns needs three names: A,B,SCORE")
-
-
 class _Bars:
     """Rich progress bars on a terminal; nothing otherwise."""
 
@@ -234,67 +216,58 @@ class _Bars:
 
         return update
 
+    def staged(self) -> Callable[[str, int, int], None] | None:
+        """``(stage, done, total)`` -> the stage's bar, added when the stage first reports."""
+        if self.bar is None:
+            return None
+        tasks: dict[str, Callable[[int, int], None] | None] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = self.task(stage)
+            report = tasks[stage]
+            if report is not None:
+                report(done, total)
+
+        return update
+
 
 def run_face(args: argparse.Namespace, console: Console) -> int:
     """Handler of ``socialaudit face``."""
-    from audit.face import (
-        DlibEncoder,
-        FaceOptions,
-        encode_manifest,
-        face_audit,
-        load_embeddings,
-        load_face_manifest,
-        load_pair_scores,
-    )
-    from audit.metrics._bootstrap import BootstrapSettings
     from audit.results import write_result
+    from audit.runner import run_face as audit_face
 
-    _check_flags(args)
-    options = FaceOptions(
-        target_fmr=args.target_fmr,
-        tolerance=args.tolerance,
-        reference=_reference(args.reference),
-        min_genuine_pairs=args.min_genuine_pairs,
-        min_impostor_pairs=args.min_impostor_pairs,
-        min_group_size=args.min_group_size,
-        bootstrap=BootstrapSettings(args.resamples, args.ci_level, args.seed),
-        block=max(16, args.block_size),
-    )
-    manifest = load_face_manifest(
-        args.manifest,
-        groups=args.groups,
-        image=args.image,
-        subject=args.subject,
-        images_root=args.images_root,
-    )
     bars = _Bars(console, args.quiet)
     with bars.context():
-        source: Any
-        if args.embeddings:
-            source = load_embeddings(args.embeddings, manifest)
-        elif args.pairs:
-            source = load_pair_scores(
-                args.pairs,
-                manifest,
-                kind=args.score_type or "similarity",
-                columns=tuple(args.pair_columns or ("image_a", "image_b", "score")),
-            )
-        else:
-            encoder = DlibEncoder(
-                detector=args.detector or "hog",
-                upsample=1 if args.upsample is None else args.upsample,
-                downscale=args.downscale or 1.0,
-                jitters=args.jitters or 1,
-            )
-            source = encode_manifest(
-                manifest,
-                encoder,
-                workers=args.workers or min(4, os.cpu_count() or 1),
-                cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
-                multiple_faces=args.multiple_faces or "skip",
-                progress=bars.task("encoding images"),
-            )
-        doc = face_audit(manifest, source, options, progress=bars.task("comparing pairs"))
+        doc = audit_face(
+            manifest=args.manifest,
+            groups=args.groups,
+            subject=args.subject,
+            image=args.image,
+            images_root=args.images_root,
+            embeddings=args.embeddings,
+            pairs=args.pairs,
+            score_type=args.score_type,
+            pair_columns=args.pair_columns,
+            detector=args.detector,
+            upsample=args.upsample,
+            downscale=args.downscale,
+            jitters=args.jitters,
+            multiple_faces=args.multiple_faces,
+            workers=args.workers,
+            cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+            target_fmr=args.target_fmr,
+            tolerance=args.tolerance,
+            reference=_reference(args.reference),
+            resamples=args.resamples,
+            ci_level=args.ci_level,
+            seed=args.seed,
+            min_genuine_pairs=args.min_genuine_pairs,
+            min_impostor_pairs=args.min_impostor_pairs,
+            min_group_size=args.min_group_size,
+            block_size=args.block_size,
+            progress=bars.staged(),
+        )
     out = write_result(doc, args.out or Path("out") / "face.json")
     if not args.quiet:
         print_face_result(doc, console)

@@ -18,7 +18,6 @@ from audit.cli_args import count as _count
 from audit.cli_args import csv_list as _csv
 from audit.cli_args import parse_reference as _reference
 from audit.cli_args import positive_int as _positive_int
-from audit.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -181,74 +180,37 @@ def register(sub: Any) -> dict[str, Handler]:
 
 def run_recommendation(args: argparse.Namespace, console: Console) -> int:
     """Handler of ``socialaudit recommendation``."""
-    from audit.metrics import BootstrapSettings
-    from audit.recommendation import (
-        Columns,
-        RecommendationOptions,
-        Relevance,
-        evaluation_from_lists,
-        evaluation_from_model,
-        load_recommender,
-        recommendation_audit,
-    )
     from audit.results import write_result
+    from audit.runner import run_recommendation as audit_recommendation
 
-    lists = args.recommendations or args.truth
-    model = args.model or args.interactions
-    if lists and model:
-        raise ConfigError(
-            "give either --recommendations and --truth, or --model and --interactions"
-        )
-    if not lists and not model:
-        raise ConfigError(
-            "nothing to audit: give --recommendations and --truth (the platform's lists), or "
-            "--model and --interactions"
-        )
-    if lists and not (args.recommendations and args.truth):
-        raise ConfigError("--recommendations and --truth go together")
-    if model and not (args.model and args.interactions):
-        raise ConfigError("--model and --interactions go together")
-    if args.popularity_col and model:
-        raise ConfigError("--popularity-col is for --recommendations; with --model "
-                          "popularity is counted from the training split")  # fmt: skip
-
-    options = RecommendationOptions(
+    doc = audit_recommendation(
+        users=args.users,
+        user_groups=args.user_groups,
+        recommendations=args.recommendations,
+        truth=args.truth,
+        model=args.model,
+        interactions=args.interactions,
+        holdout=args.holdout,
+        batch_size=args.batch_size,
+        items=args.items,
+        creator_group=args.creator_group,
+        popularity_col=args.popularity_col,
+        user_col=args.user_col,
+        item_col=args.item_col,
+        rank_col=args.rank_col,
+        rating_col=args.rating_col,
+        time_col=args.time_col,
         k=args.k,
+        relevance_threshold=args.relevance_threshold,
+        graded=args.graded,
         reference=_reference(args.reference),
+        resamples=args.resamples,
+        ci_level=args.ci_level,
+        seed=args.seed,
         min_users=args.min_users,
         min_positives=args.min_positives,
         min_group_size=args.min_group_size,
-        bootstrap=BootstrapSettings(args.resamples, args.ci_level, args.seed),
     )
-    columns = Columns(args.user_col, args.item_col, args.rank_col, args.rating_col, args.time_col)
-    relevance = Relevance(args.relevance_threshold, args.graded)
-    common: dict[str, Any] = {
-        "user_groups": args.user_groups,
-        "items": args.items,
-        "creator_groups": args.creator_group,
-        "columns": columns,
-        "relevance": relevance,
-        "k": args.k,
-    }
-    if lists:
-        ev = evaluation_from_lists(
-            args.recommendations,
-            args.truth,
-            args.users,
-            popularity_column=args.popularity_col,
-            **common,
-        )
-    else:
-        recommender = load_recommender(args.model, seed=args.seed)
-        ev = evaluation_from_model(
-            recommender,
-            args.interactions,
-            args.users,
-            holdout=args.holdout,
-            batch_size=args.batch_size,
-            **common,
-        )
-    doc = recommendation_audit(ev, options)
     out = write_result(doc, args.out or Path("out") / "recommendation.json")
     if not args.quiet:
         print_recommendation(doc, console)

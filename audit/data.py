@@ -7,7 +7,6 @@ column and the first bad row (1-based, header not counted).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from audit.exceptions import ConfigError, DataError
+from audit.inputs import file_sha256, local_path
 
 __all__ = ["LabelledSet", "file_sha256", "load_labelled_set", "read_table"]
 
@@ -30,15 +30,6 @@ _READERS = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _first_undecodable_line(path: Path, encoding: str) -> int:
@@ -57,7 +48,7 @@ def read_table(path: str | Path, *, encoding: str = "utf-8") -> pd.DataFrame:
     Parameters
     ----------
     path
-        Local file; the format follows the extension.
+        Local file or ``s3://bucket/key`` object; the format follows the extension.
     encoding
         Text encoding of CSV/TSV/JSONL files.
 
@@ -66,8 +57,8 @@ def read_table(path: str | Path, *, encoding: str = "utf-8") -> pd.DataFrame:
     DataError
         The file is missing, empty, of an unknown type, not decodable or not parseable.
     """
-    p = Path(path)
     name = str(path)
+    p = local_path(path)
     if not p.is_file():
         raise DataError("file not found (check the path)", file=name)
     kind = _READERS.get(p.suffix.lower())

@@ -71,6 +71,7 @@ __all__ = [
     "ENV_TABLE",
     "ENV_WORKERS",
     "ENV_WORK_QUEUE",
+    "OUTPUTS_PREFIX",
     "QUEUES",
     "AwsStore",
     "Backend",
@@ -111,6 +112,10 @@ SQS_MAX_BYTES = 256 * 1024
 
 #: How long an ``Idempotency-Key`` keeps returning the same scan (IETF draft: at least 24 h).
 IDEMPOTENCY_TTL_S = 24 * 3600
+
+#: Where, in the results bucket, the aws backend writes what a scan writes besides its result
+#: (PII findings parts, redacted copies): the worker's IAM policy covers that bucket.
+OUTPUTS_PREFIX = "outputs/"
 
 #: Record formats a source object may hold, by file suffix.
 FORMATS = {
@@ -1281,12 +1286,14 @@ def _split_s3(uri: str) -> tuple[str, str]:
 
 @dataclass
 class Sources:
-    """Read access to the data a scan reads: local paths (local mode) and ``s3://`` URIs.
+    """Access to the data a scan reads — local paths (local mode) and ``s3://`` URIs — and the
+    rules for where it may write outputs of its own (PII findings, redacted copies).
 
     Parameters
     ----------
     allow_local
-        Whether local paths may be read (``False`` on AWS: a Lambda has no user files).
+        Whether local paths may be read and written (``False`` on AWS: a Lambda has no user
+        files).
     settings
         For the S3 client's region and endpoint.
     s3
@@ -1301,6 +1308,65 @@ class Sources:
         if self.s3 is None:
             self.s3 = aws_clients(self.settings)["s3"]
         return self.s3
+
+    def s3_client(self) -> Any:
+        """The boto3 S3 client sources are read with, for writers to use too."""
+        return self._client()
+
+    def check_destination(self, uri: str, field: str, *, source: str) -> None:
+        """Refuse a place this backend must not write a scan's outputs to.
+
+        On the aws backend outputs go under ``s3://<results bucket>/outputs/`` only — the one
+        place the worker's IAM policy lets it write. Locally, an ``s3://`` URI or an absolute
+        folder outside ``$SOCIALAUDIT_HOME``. Never inside ``source``: the next scan of it
+        would read the outputs as posts.
+
+        Raises
+        ------
+        ConfigError
+            Naming ``field``, the URI and what to give instead.
+        """
+        where = f"{field} {uri!r}"
+        if uri.startswith("s3://"):
+            bucket, key = _split_s3(uri)
+            if self.settings.backend == "aws" and (
+                bucket != self.settings.bucket or not key.startswith(OUTPUTS_PREFIX)
+            ):
+                raise ConfigError(
+                    f"{where}: on AWS a scan writes under s3://{self.settings.bucket}/"
+                    f"{OUTPUTS_PREFIX} only (the results bucket, which the workers may write); "
+                    f"give e.g. s3://{self.settings.bucket}/{OUTPUTS_PREFIX}{field}/"
+                )
+            if source.startswith("s3://"):
+                src_bucket, src_prefix = _split_s3(source)
+                if bucket == src_bucket and key.startswith(src_prefix):
+                    raise ConfigError(
+                        f"{where}: inside the source {source}; a later scan would read the "
+                        "outputs as posts: give a prefix outside it"
+                    )
+            return
+        if "://" in uri:
+            raise ConfigError(f"{where}: give an s3:// URI or, in local mode, a local folder")
+        if not self.allow_local:
+            raise ConfigError(f"{where}: the aws backend writes s3:// URIs only, not local paths")
+        path = Path(uri)
+        if not path.is_absolute():
+            raise ConfigError(
+                f"{where}: give an absolute path (the server's working folder is not yours)"
+            )
+        if path.is_file():
+            raise ConfigError(f"{where}: a file is there; give a folder")
+        resolved = path.resolve()
+        home = Path(self.settings.home).resolve()
+        if resolved == home or home in resolved.parents:
+            raise ConfigError(f"{where}: inside the server's data folder {home}: give another")
+        if "://" not in source and Path(source).is_dir():
+            src = Path(source).resolve()
+            if resolved == src or src in resolved.parents:
+                raise ConfigError(
+                    f"{where}: inside the source {source}; a later scan would read the "
+                    "outputs as posts: give a folder outside it"
+                )
 
     def check(self, uri: str) -> None:
         """Refuse a source this backend cannot read, naming what to give instead."""

@@ -16,22 +16,25 @@ pick_python() {
 }
 
 # WeasyPrint (PDF reports) needs Pango and HarfBuzz from the system; the report tests read PDFs
-# back with poppler's pdftotext. Install them from Debian when missing and we may.
+# back with poppler's pdftotext/pdftoppm and open the HTML report in Debian's Chromium (driven
+# by Playwright, which then downloads no browser). Install them from Debian when missing and we
+# may.
 need_apt() {
   local libs
   libs=$(ldconfig -p 2>/dev/null || true)  # read whole: grep -q would cut the pipe (pipefail)
   [[ $libs != *libpango-1.0.so* || $libs != *libharfbuzz-subset.so* ]] ||
-    ! command -v pdftotext >/dev/null
+    ! command -v pdftotext >/dev/null || ! command -v chromium >/dev/null
 }
 if need_apt; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Pango, HarfBuzz and poppler-utils from Debian (PDF reports)"
+    echo "installing Pango, HarfBuzz, poppler-utils and Chromium from Debian (PDF/HTML reports)"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils >/dev/null
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils chromium >/dev/null
   else
     echo "socialaudit: PDF reports need libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0" \
-      "and poppler-utils; install them with your package manager" >&2
+      "and poppler-utils, the report's browser test chromium; install them with your package" \
+      "manager" >&2
   fi
 fi
 
@@ -45,8 +48,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $($py --version)"
   "$py" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-pipi() { .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"; }
+# (pip's "Location ... is ignored" lines come from a machine's pip.conf, not from us: dropped.)
+pipi() {
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" \
+    2> >(grep -v "^WARNING: Location '" >&2)
+}
+pipi --upgrade pip
 pipi -c requirements/constraints.txt -e ".[aws,dev,pii,face]"
 # face_recognition with --no-deps: its declared dlib dependency would build dlib from source;
 # dlib-bin (from the [face] extra) provides the same module prebuilt. (`pip check` reports

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from audit.exceptions import ConfigError, ModelError
+from audit.inputs import read_bytes
 
 if TYPE_CHECKING:
     from audit.face._manifest import FaceManifest, Templates
@@ -267,7 +268,7 @@ def _encode_file(path: str, encoder: FaceEncoder, cache_dir: str | None) -> _Res
     from PIL import Image, UnidentifiedImageError
 
     try:
-        data = Path(path).read_bytes()
+        data = read_bytes(path)
     except FileNotFoundError:
         return _Result("missing", *_NONE, "file not found")
     except OSError as exc:

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from audit.data import file_sha256, read_table
 from audit.exceptions import ConfigError, DataError
+from audit.inputs import is_s3, join, local_path
 from audit.metrics._groups import MISSING
 
 __all__ = [
@@ -54,7 +55,7 @@ class FaceManifest:
     image_column, subject_column, group_columns
         Column names.
     root
-        Folder that relative image paths are resolved against.
+        Folder (or ``s3://`` prefix) that relative image paths are resolved against.
     source
         The manifest's name as given (for messages).
     subject
@@ -72,7 +73,7 @@ class FaceManifest:
     image_column: str
     subject_column: str
     group_columns: list[str]
-    root: Path
+    root: Path | str
     source: str
     subject: NDArray[np.int64]
     subject_ids: list[str]
@@ -87,10 +88,12 @@ class FaceManifest:
         """The image column as written."""
         return self.frame[self.image_column].astype(str).tolist()
 
-    def path(self, row: int) -> Path:
-        """Resolved local path of a row's image."""
-        p = Path(str(self.frame[self.image_column].iat[row]))
-        return p if p.is_absolute() else self.root / p
+    def path(self, row: int) -> Path | str:
+        """Where a row's image is: a local path or an ``s3://`` URI."""
+        image = str(self.frame[self.image_column].iat[row])
+        if is_s3(image) or Path(image).is_absolute():
+            return image
+        return join(self.root, image)
 
 
 @dataclass
@@ -233,7 +236,7 @@ def manifest_from_frame(
         image_column=image,
         subject_column=subject,
         group_columns=list(groups),
-        root=Path(root),
+        root=root if is_s3(root) else Path(root),
         source=source,
         subject=codes.astype(np.int64),
         subject_ids=[str(x) for x in ids],
@@ -273,9 +276,15 @@ def load_face_manifest(
     """
     name = str(path)
     df = read_table(path)
-    root = Path(images_root) if images_root is not None else Path(path).resolve().parent
-    if images_root is not None and not root.is_dir():
-        raise ConfigError(f"--images-root {images_root}: no such folder")
+    root: Path | str
+    if images_root is not None:
+        root = images_root if is_s3(images_root) else Path(images_root)
+        if isinstance(root, Path) and not root.is_dir():
+            raise ConfigError(f"--images-root {images_root}: no such folder")
+    elif is_s3(path):
+        root = str(path).rsplit("/", 1)[0]  # the manifest's own prefix
+    else:
+        root = Path(path).resolve().parent
     return manifest_from_frame(
         df,
         groups=groups,
@@ -337,7 +346,7 @@ def load_embeddings(
         Unreadable file, wrong number of rows, unknown images, partly-NaN or infinite rows.
     """
     name = str(path)
-    p = Path(path)
+    p = local_path(path)
     if not p.is_file():
         raise DataError("file not found (check the path)", file=name)
     if p.suffix.lower() == ".npy":

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from audit.exceptions import ModelError
+from audit.exceptions import DataError, ModelError
+from audit.inputs import file_sha256, is_s3, local_path
 from audit.models._batch import texts_of
 from audit.models._protocol import check_scores, describe
 
@@ -90,20 +90,21 @@ class SklearnModel:
         """
         import skops.io as sio
 
+        name = str(path)
         path = _existing(path)
         try:
             untrusted = sio.get_untrusted_types(file=path)
         except Exception as exc:
             raise ModelError(
-                f"{path} is not a readable .skops file ({type(exc).__name__}: "
+                f"{name} is not a readable .skops file ({type(exc).__name__}: "
                 f"{exc}); save the model with skops.io.dump."
             ) from None
         allowed = set(trusted or ())
         refused = [name for name in untrusted if name not in allowed]
         if refused:
-            flags = " ".join(f"--trust-type {name}" for name in refused)
+            flags = " ".join(f"--trust-type {t}" for t in refused)
             raise ModelError(
-                f"{path} contains types skops does not trust: {', '.join(refused)}. Loading "
+                f"{name} contains types skops does not trust: {', '.join(refused)}. Loading "
                 "them can run their code. If you know where the file came from and trust "
                 f"these types, pass {flags} (trusted_types=[...] in Python)."
             )
@@ -111,10 +112,10 @@ class SklearnModel:
             estimator = sio.load(path, trusted=[n for n in untrusted if n in allowed])
         except Exception as exc:
             raise ModelError(
-                f"could not load {path}: {type(exc).__name__}: {exc}. Check the "
+                f"could not load {name}: {type(exc).__name__}: {exc}. Check the "
                 "scikit-learn and skops versions match those that saved it."
             ) from exc
-        identity = {"kind": "skops", "path": str(path), "sha256": _sha256(path)}
+        identity = {"kind": "skops", "path": name, "sha256": file_sha256(path)}
         return cls(estimator, identity=identity, text_column=text_column)
 
     @classmethod
@@ -132,10 +133,11 @@ class SklearnModel:
         ModelError
             The file is missing, ``trust_pickle`` is not set, or loading fails.
         """
+        name = str(path)
         path = _existing(path)
         if not trust_pickle:
             raise ModelError(
-                f"{path} is a pickle file, and loading a pickle runs arbitrary code from it. "
+                f"{name} is a pickle file, and loading a pickle runs arbitrary code from it. "
                 "Save the model with skops.io.dump and pass the .skops file instead, or, only "
                 "if you trust whoever made this file, pass --trust-pickle "
                 "(trust_pickle=True in Python)."
@@ -145,8 +147,8 @@ class SklearnModel:
         try:
             estimator = joblib.load(path)
         except Exception as exc:
-            raise ModelError(f"could not load {path}: {type(exc).__name__}: {exc}") from exc
-        identity = {"kind": "pickle", "path": str(path), "sha256": _sha256(path)}
+            raise ModelError(f"could not load {name}: {type(exc).__name__}: {exc}") from exc
+        identity = {"kind": "pickle", "path": name, "sha256": file_sha256(path)}
         return cls(estimator, identity=identity, text_column=text_column)
 
     @property
@@ -190,6 +192,12 @@ class SklearnModel:
 
 
 def _existing(path: str | Path) -> Path:
+    """The model file as a local path (an ``s3://`` model is downloaded first)."""
+    if is_s3(path):
+        try:
+            return local_path(path)
+        except DataError as exc:
+            raise ModelError(f"model file {path}: {exc}") from None
     p = Path(path)
     if not p.is_file():
         raise ModelError(
@@ -198,11 +206,3 @@ def _existing(path: str | Path) -> Path:
             else f"model path {path} is not a file"
         )
     return p
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

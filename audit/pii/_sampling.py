@@ -17,7 +17,7 @@ import random
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from audit.exceptions import ConfigError
 
@@ -27,14 +27,15 @@ T = TypeVar("T")
 
 
 class SampleSpec(BaseModel):
-    """How much of a store to scan.
+    """How much of a store to scan (``--sample`` of the CLI, ``sample`` of an API request).
 
     Attributes
     ----------
     objects
         Share of objects scanned, in (0, 1].
     records_per_object
-        At most this many records of each object (``None``: all).
+        At most this many records of each object (``None``: all); ``records`` for short, as
+        in ``--sample records=N``.
     random_start
         Start each object's records at a seeded random record instead of the first.
     seed
@@ -44,7 +45,9 @@ class SampleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     objects: float = Field(1.0, gt=0.0, le=1.0)
-    records_per_object: int | None = Field(None, ge=1)
+    records_per_object: int | None = Field(
+        None, ge=1, validation_alias=AliasChoices("records_per_object", "records")
+    )
     random_start: bool = False
     seed: int = 0
 
@@ -124,10 +127,12 @@ def sample_records(items: Iterable[T], name: str, spec: SampleSpec | None) -> It
         yield from items
         return
     if not spec or not spec.random_start:
-        for i, item in enumerate(items):
+        # Stop after the n-th record without reading an (n+1)-th: a reader that is stopped
+        # here has read only what is scanned.
+        for i, item in enumerate(items, start=1):
+            yield item
             if i >= n:
                 return
-            yield item
         return
     rng = random.Random(f"{spec.seed}:{name}")
     head: list[T] = []

@@ -354,6 +354,7 @@ def scan_records(
     object_name: str = "batch",
     pool: DetectorPool | None = None,
     findings: Any = None,
+    redactor: Any = None,
 ) -> PartialScan:
     """Scan one batch of already-parsed records (e.g. a serverless worker's share).
 
@@ -372,6 +373,10 @@ def scan_records(
         in-process detector is created (and its spaCy model loaded) for this call.
     findings
         Anything with ``write(dict)`` to receive one findings line per record.
+    redactor
+        A :class:`~audit.pii._output.Redactor` (or anything with its ``redact_text`` and
+        ``write``) to receive a redacted copy of each scanned record; closing the copy is the
+        caller's.
 
     Returns
     -------
@@ -385,7 +390,7 @@ def scan_records(
     if own:
         pool.__enter__()
     try:
-        scanner = _Scanner(config, pool, text_field, id_field, findings=findings)
+        scanner = _Scanner(config, pool, text_field, id_field, findings=findings, redactor=redactor)
         for i, data in enumerate(records, start=1):
             line = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
             h.update(line.encode("utf-8") + b"\n")

@@ -17,7 +17,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.exceptions import ConfigError, DataError
+from audit.inputs import aws_client
 from audit.pii._sampling import SampleSpec, keep_object, sample_records
 
 __all__ = [
@@ -372,20 +372,6 @@ def _counted(records: Iterator[RawRecord], obj: ObjectInfo) -> Iterator[RawRecor
         if r.index > 0:
             obj.records_read += 1
         yield r
-
-
-def aws_client(service: str, client: Any = None) -> Any:
-    """``client`` if given, else a new boto3 client for ``service``.
-
-    The endpoint comes from ``SOCIALAUDIT_AWS_ENDPOINT_URL`` (the project's setting, see
-    ``audit.storage``) or ``AWS_ENDPOINT_URL`` (boto3's own), e.g. a moto_server.
-    """
-    if client is not None:
-        return client
-    import boto3
-
-    endpoint = os.environ.get("SOCIALAUDIT_AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
-    return boto3.client(service, endpoint_url=endpoint or None)
 
 
 def _aws_error(exc: Exception, what: str) -> DataError:

@@ -56,10 +56,18 @@ TEMPLATES_ENV = "SOCIALAUDIT_TEMPLATES"
 
 
 def templates_dir() -> Path:
-    """The folder of report templates: ``$SOCIALAUDIT_TEMPLATES`` or the repository's own."""
+    """The folder of report templates.
+
+    ``$SOCIALAUDIT_TEMPLATES``, else the repository's ``reports/templates`` (a checkout, an
+    editable install, the Lambda image), else ``<prefix>/share/socialaudit/templates`` (where a
+    wheel installs them).
+    """
+    import sys
+
     env = os.environ.get(TEMPLATES_ENV)
     candidates = [Path(env)] if env else []
     candidates.append(Path(__file__).resolve().parents[2] / "reports" / "templates")
+    candidates.append(Path(sys.prefix) / "share" / "socialaudit" / "templates")
     for c in candidates:
         if (c / "report.html.j2").is_file():
             return c

@@ -95,6 +95,21 @@ def api_call(name: str, *, body: Any = None, path: str | None = None, **headers:
     return out["statusCode"], json.loads(out["body"]), out.get("headers", {})
 
 
+def s3_keys(aws: AwsEnv, prefix: str) -> list[str]:
+    """Every key under ``prefix`` in the results bucket, sorted."""
+    pages = (
+        aws.clients["s3"]
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=aws.settings.bucket, Prefix=prefix)
+    )
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+def s3_text(aws: AwsEnv, key: str) -> str:
+    body = aws.clients["s3"].get_object(Bucket=aws.settings.bucket, Key=key)["Body"]
+    return str(body.read().decode("utf-8"))
+
+
 def pii_ready() -> bool:
     try:
         import audit.pii as pii
@@ -195,6 +210,8 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
     body = {"kind": kind, "source": source}
     if kind == "pii":
         body["id_field"] = "id"
+        # The killed worker wrote its findings part before it died; the redelivery rewrites it.
+        body["findings"] = f"s3://{aws.settings.bucket}/outputs/findings/"
     scan, _ = scans.submit_scan(backend, scans.parse_request(body))
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -232,6 +249,12 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
         assert got["records"] == N_POSTS
     else:  # posts without text are counted as skipped, not scanned
         assert got["records_scanned"] + got["records_skipped"] == N_POSTS
+        lines = [
+            json.loads(line)
+            for key in s3_keys(aws, f"outputs/findings/{scan.id}/")
+            for line in s3_text(aws, key).splitlines()
+        ]
+        assert len(lines) == got["records_scanned"] == len({line["id"] for line in lines})
     assert aws.queue_depth(aws.dlq_url) == 0
 
 
@@ -390,3 +413,91 @@ def test_recorded_events_drive_each_handler(aws: AwsEnv) -> None:
     assert aggregator.handler(ev, FakeContext()) == {"batchItemFailures": []}
     done = backend.store.get_scan(scan.id)
     assert done is not None and done.status == "succeeded" and done.records_done == 200
+
+
+@pytest.mark.skipif(not pii_ready(), reason="audit.pii not available yet")
+def test_a_sampled_pii_scan_with_findings_and_redacted_copies_on_s3(
+    aws: AwsEnv, tmp_path: Path
+) -> None:
+    import audit.pii as pii
+    from tests.unit.pii._support import output_texts, pii_found_in_outputs
+
+    posts = make_posts(N_POSTS, seed=13)
+    source = upload(aws, posts)
+    results = aws.settings.bucket
+    text = "objects=0.6,records=50,random_start=true,seed=5"  # keeps part-0, part-2, part-3.csv
+    body = {
+        "kind": "pii",
+        "source": source,
+        "id_field": "id",
+        "sample": {"objects": 0.6, "records": 50, "random_start": True, "seed": 5},
+        "findings": f"s3://{results}/outputs/findings/",
+        "redact_to": f"s3://{results}/outputs/redacted/",
+    }
+    elsewhere = {**body, "findings": f"s3://{aws.data_bucket}/findings/"}
+    status, refused, _ = api_call("api_create_scan.json", body=elsewhere)
+    assert status == 422 and refused["detail"].startswith("findings 's3://posts-")
+    assert f"under s3://{results}/outputs/ only" in refused["detail"]
+    status, created, _ = api_call("api_create_scan.json", body=body)
+    assert status == 202, created
+    scan_id = created["id"]
+    pool = scans.JOBS["pii"]._pool(scans.parse_request(body))  # type: ignore[attr-defined]
+    final = aws.drive(scan_id, in_process_work=True, timeout_s=90)
+    assert final.status == "succeeded", final.error
+    store = make_backend(aws.settings, clients=aws.clients).store
+    doc = store.get_json(scans.result_key(scan_id))
+    plan = store.get_json(scans.plan_key(scan_id))
+    assert all(u["end"] is None for b in plan["batches"] for u in b)  # objects read whole
+
+    # The sampling as the CLI records it, and the records the CLI scans from the same bucket.
+    direct = pii.pii_audit(
+        source,
+        text_field="text",
+        id_field="id",
+        config=pii.load_pii_config(None),
+        sample=pii.parse_sample(text),
+        s3_client=aws.clients["s3"],
+    )
+    assert doc["pii"]["sampling"] == direct["pii"]["sampling"]
+    assert doc["settings"]["sample"] == direct["settings"]["sample"]
+    assert doc["pii"]["sampling"]["records_per_object"] == 50
+    assert doc["pii"]["objects"]["not_sampled"] == direct["pii"]["objects"]["not_sampled"] == 1
+
+    def counts(d: dict[str, Any]) -> list[dict[str, Any]]:
+        # README.txt: the CLI skips it as a PII object, the fan-out as a planned object.
+        return [s for s in d["summary"] if s["metric"] != "objects_skipped"]
+
+    assert counts(doc) == counts(direct)
+    records = doc["pii"]["records"]
+    assert records["scanned"] + records["skipped"] == 3 * 50
+
+    # Where the outputs went, recorded in the result; one findings line per scanned record.
+    assert doc["pii"]["findings_file"] == f"s3://{results}/outputs/findings/{scan_id}/"
+    assert doc["pii"]["redacted_to"] == f"s3://{results}/outputs/redacted/{scan_id}/"
+    parts = s3_keys(aws, f"outputs/findings/{scan_id}/")
+    assert [k.rsplit("/", 1)[1] for k in parts] == [
+        f"part-{b:08d}.jsonl" for b in range(1, (final.batches_total or 0) + 1)
+    ]
+    assert doc["pii"]["findings_parts"] == len(parts)
+    lines = [json.loads(line) for k in parts for line in s3_text(aws, k).splitlines()]
+    assert len(lines) == records["scanned"] == len({line["id"] for line in lines})
+    assert sum(bool(line["findings"]) for line in lines) == records["with_pii"] > 0
+
+    # A redacted copy per sampled object, in its format, the PII replaced.
+    copies = s3_keys(aws, f"outputs/redacted/{scan_id}/")
+    assert [k.split(f"{scan_id}/", 1)[1] for k in copies] == [
+        "posts/2026/11/part-0.jsonl",
+        "posts/2026/12/part-2.jsonl",
+        "posts/2026/12/part-3.csv",
+    ]
+    assert doc["pii"]["redacted_objects"] == 3
+    local = []
+    for key in parts + copies:
+        path = tmp_path / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(s3_text(aws, key), encoding="utf-8")
+        local.append(path)
+    texts = [t for p in local for t in output_texts(p)]
+    assert any("<EMAIL_ADDRESS>" in t for t in texts)
+    assert not [t for t in texts if "@example.com" in t or "4111 1111" in t]
+    assert pii_found_in_outputs(local, pool) == []

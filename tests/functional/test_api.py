@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -103,7 +104,8 @@ def test_an_inventory_scan_from_post_to_report(client: TestClient, tmp_path: Pat
     assert page.headers["content-type"].startswith("text/html")
     assert "<td>records</td><td>300</td>" in page.text
     pdf = client.get(f"/scans/{scan['id']}/report?format=pdf", headers=AUTH)
-    assert pdf.status_code == 501
+    assert pdf.status_code == 404
+    assert "inventory scans have no report" in pdf.json()["detail"]
 
 
 def test_same_idempotency_key_same_scan_other_body_refused(
@@ -124,7 +126,7 @@ def test_same_idempotency_key_same_scan_other_body_refused(
 def test_bad_requests_say_what_is_wrong(client: TestClient, tmp_path: Path) -> None:
     r = client.post("/scans", json={"kind": "inventory", "source": "/no/such"}, headers=AUTH)
     assert r.status_code == 422 and "/no/such: not found on the server" in r.json()["detail"]
-    r = client.post("/scans", json={"kind": "face", "source": "x"}, headers=AUTH)
+    r = client.post("/scans", json={"kind": "ads", "source": "x"}, headers=AUTH)
     assert r.status_code == 422
     r = client.post(
         "/scans",
@@ -149,6 +151,47 @@ def test_no_report_before_the_scan_succeeds(client: TestClient) -> None:
     assert r.status_code == 409 and "is queued" in r.json()["detail"]
 
 
+def test_a_sampled_pii_scan_writes_findings_and_redacted_copies_locally(
+    client: TestClient, tmp_path: Path
+) -> None:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for k in range(4):
+        with (posts / f"day-{k}.jsonl").open("w") as f:
+            for i in range(60):
+                text = f"post {i}: mail me at user{k}x{i}@example.com" if i % 2 else "hello"
+                f.write(json.dumps({"id": f"{k}-{i}", "text": text}) + "\n")
+    body = {
+        "kind": "pii",
+        "source": str(posts),
+        "id_field": "id",
+        "sample": {"objects": 0.7, "records": 20, "seed": 1},
+        "findings": str(tmp_path / "findings"),
+        "redact_to": str(tmp_path / "redacted"),
+    }
+    r = client.post("/scans", json={**body, "findings": "findings/"}, headers=AUTH)
+    assert r.status_code == 422 and "findings 'findings/': give an absolute path" in r.text
+    r = client.post("/scans", json=body, headers=AUTH)
+    assert r.status_code == 202, r.text
+    scan_id = r.json()["id"]
+    view = _wait(client, scan_id, timeout_s=120)
+    assert view["status"] == "succeeded", view["error"]
+    doc = client.get(f"/scans/{scan_id}/report?format=json", headers=AUTH).json()
+    pii = doc["pii"]
+    kept = 4 - pii["objects"]["not_sampled"]
+    assert 0 < kept < 4 and pii["records"]["scanned"] == 20 * kept
+    assert pii["sampling"]["records_per_object"] == 20 and pii["sampling"]["seed"] == 1
+    parts = sorted((tmp_path / "findings" / scan_id).iterdir())
+    lines = [json.loads(line) for p in parts for line in p.read_text().splitlines()]
+    assert len(lines) == 20 * kept == pii["records"]["scanned"]
+    copies = sorted((tmp_path / "redacted" / scan_id).iterdir())
+    assert len(copies) == kept == pii["redacted_objects"]
+    redacted = "".join(p.read_text() for p in copies)
+    assert "<EMAIL_ADDRESS>" in redacted
+    for text in (redacted, *(p.read_text() for p in parts), json.dumps(doc)):
+        assert "@example.com" not in text
+
+
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/health", "/scans", "/scans/{scan_id}", "/scans/{scan_id}/report"} <= set(
@@ -156,6 +199,170 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     )
     post = spec["paths"]["/scans"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+
+
+# ------------------------------------------------------------------ recommendation and face
+
+
+def _recsys_files(folder: Path) -> dict[str, str]:
+    """60 users of two genders, 30 items of two studios, a 4-interaction log per user, and
+    5-item ranked lists: the shape of ``tests/functional/test_recsys_cli.py``'s data."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    users = pd.DataFrame({"user_id": range(60), "gender": ["F"] * 25 + ["M"] * 35})
+    items = pd.DataFrame({"item_id": range(30), "studio": ["big"] * 10 + ["indie"] * 20})
+    weights = np.linspace(2, 1, 30) / np.linspace(2, 1, 30).sum()
+    log = [
+        (u, int(i), int(rng.integers(1, 6)), 1000 * u + t)
+        for u in range(60)
+        for t, i in enumerate(rng.choice(30, 4, replace=False, p=weights))
+    ]
+    log_df = pd.DataFrame(log, columns=["user_id", "item_id", "rating", "timestamp"])
+    recs = [(u, int(i), r + 1) for u in range(60) for r, i in enumerate(rng.choice(30, 5, False))]
+    frames = {
+        "users": users,
+        "items": items,
+        "log": log_df,
+        "truth": log_df.groupby("user_id").tail(1)[["user_id", "item_id", "rating"]],
+        "recs": pd.DataFrame(recs, columns=["user_id", "item_id", "rank"]),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, df in frames.items():
+        paths[name] = str(folder / f"{name}.csv")
+        df.to_csv(paths[name], index=False)
+    return paths
+
+
+def _scan_result(client: TestClient, body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    r = client.post("/scans", json=body, headers=AUTH)
+    assert r.status_code == 202, r.text
+    view = _wait(client, r.json()["id"])
+    assert view["status"] == "succeeded", view["error"]
+    assert view["progress"]["batches_total"] == 1
+    doc = client.get(f"/scans/{view['id']}/report", headers=AUTH).json()
+    assert view["summary"] == doc["summary"]
+    return view, doc
+
+
+def _same_numbers(doc: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]:
+    """Assert the scan's result has the numbers of the core function run here; return the
+    latter as ``--out`` writes it."""
+    from audit.results import dumps
+
+    direct = json.loads(dumps(direct))
+    assert doc["kind"] == direct["kind"]
+    for key in ("overall", "groups", "suppressed_groups", "summary", "settings"):
+        assert doc[key] == direct[key], key
+    return direct
+
+
+@pytest.mark.parametrize("way_in", ["lists", "model"])
+def test_a_recommendation_scan_is_the_cli_audit(
+    client: TestClient, tmp_path: Path, way_in: str
+) -> None:
+    from audit.runner import run_recommendation
+
+    files = _recsys_files(tmp_path / "recsys")
+    settings: dict[str, Any] = {
+        "users": files["users"],
+        "user_groups": ["gender"],
+        "items": files["items"],
+        "creator_group": ["studio"],
+        "k": 5,
+        "min_users": 20,
+        "min_positives": 5,
+        "resamples": 50,
+    }
+    if way_in == "lists":
+        settings.update(recommendations=files["recs"], truth=files["truth"])
+    else:
+        settings.update(model="popularity", interactions=files["log"], holdout=1)
+    view, doc = _scan_result(client, {"kind": "recommendation", **settings})
+
+    direct = _same_numbers(doc, run_recommendation(**settings))
+    assert doc["overall"]["n"] == 60 and view["progress"]["records_done"] == 60
+    assert (
+        doc["overall"]["metrics"]["ndcg"]["value"] == direct["overall"]["metrics"]["ndcg"]["value"]
+    )
+    assert {g["side"] for g in doc["groups"]} == {"user", "provider"}
+
+
+def test_a_recommendation_scan_refuses_code_from_the_caller(
+    client: TestClient, tmp_path: Path
+) -> None:
+    files = _recsys_files(tmp_path / "recsys")
+    body = {
+        "kind": "recommendation",
+        "model": "os:system",
+        "interactions": files["log"],
+        "users": files["users"],
+        "user_groups": ["gender"],
+    }
+    r = client.post("/scans", json=body, headers=AUTH)
+    assert r.status_code == 422 and "would run code on the server" in r.text
+
+
+def _face_files(folder: Path) -> dict[str, str]:
+    """Synthetic templates (no images) with a planted FMR and FNMR differential, saved as a
+    manifest, an embeddings array and a pair-score file."""
+    import numpy as np
+    import pandas as pd
+
+    from audit.face import GroupSpec, synthetic_face_set
+
+    manifest, templates = synthetic_face_set(
+        {
+            "a": GroupSpec(subjects=60),
+            "b": GroupSpec(subjects=60, impostor_distance=0.8),
+            "c": GroupSpec(subjects=60, genuine_distance=0.55, ftd_rate=0.05),
+        },
+        seed=11,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest.frame.to_csv(folder / "faces.csv", index=False)
+    X = templates.embeddings
+    np.save(folder / "emb.npy", X)
+    usable = np.flatnonzero(np.isfinite(X).all(axis=1))
+    i, j = np.triu_indices(len(usable), 1)
+    i, j = usable[i], usable[j]
+    pd.DataFrame(
+        {
+            "image_a": manifest.frame["path"].to_numpy()[i],
+            "image_b": manifest.frame["path"].to_numpy()[j],
+            "score": 1.0 - np.linalg.norm(X[i] - X[j], axis=1),  # a similarity
+        }
+    ).to_csv(folder / "pairs.csv", index=False)
+    return {
+        "manifest": str(folder / "faces.csv"),
+        "embeddings": str(folder / "emb.npy"),
+        "pairs": str(folder / "pairs.csv"),
+    }
+
+
+@pytest.mark.parametrize("templates", ["embeddings", "pairs"])
+def test_a_face_scan_is_the_cli_audit(client: TestClient, tmp_path: Path, templates: str) -> None:
+    from audit.runner import run_face
+
+    files = _face_files(tmp_path / "faces")
+    settings: dict[str, Any] = {
+        "manifest": files["manifest"],
+        "groups": ["group"],
+        templates: files[templates],
+        "target_fmr": 1e-3,
+        "resamples": 50,
+    }
+    view, doc = _scan_result(client, {"kind": "face", **settings})
+
+    direct = _same_numbers(doc, run_face(**settings))
+    assert doc["face"]["threshold"] == direct["face"]["threshold"]
+    pairs = doc["overall"]["positives"] + doc["overall"]["negatives"]
+    assert pairs == direct["overall"]["positives"] + direct["overall"]["negatives"] > 0
+    assert view["progress"]["records_done"] == pairs
+    fmr = {g["group"]: g["metrics"]["fmr"]["value"] for g in doc["groups"]}
+    assert fmr["b"] > fmr["a"]  # the planted differential, found over HTTP too
 
 
 HEAVY = (
@@ -194,6 +401,16 @@ print(json.dumps(heavy))
 
 
 # ------------------------------------------------------------------------ socialaudit serve
+
+
+def _pdf_text(data: bytes, tmp_path: Path) -> str:
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    (tmp_path / "r.pdf").write_bytes(data)
+    out = subprocess.run(
+        ["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True
+    )
+    return out.stdout
 
 
 def _free_port() -> int:
@@ -274,8 +491,16 @@ def test_serve_answers_refuses_and_runs_a_scan(tmp_path: Path) -> None:
             assert view["status"] == "succeeded" and view["progress"]["records_done"] == 300
             counts = {item["metric"]: item["value"] for item in view["summary"]}
             assert counts["records_with_pii"] == 100 and counts["records_scanned"] == 300
-            report = c.get(f"/scans/{scan_id}/report?format=json", headers=AUTH)
-            assert report.status_code == 200 and "user3@example.com" not in report.text
+            assert view["reports"] == {"html": "ok", "pdf": "ok"}
+            doc = c.get(f"/scans/{scan_id}/report?format=json", headers=AUTH)
+            page = c.get(f"/scans/{scan_id}/report?format=html", headers=AUTH)
+            pdf = c.get(f"/scans/{scan_id}/report?format=pdf", headers=AUTH)
+            assert page.headers["content-type"].startswith("text/html")
+            assert "EMAIL_ADDRESS" in page.text and "<svg" in page.text
+            assert pdf.headers["content-type"] == "application/pdf"
+            assert pdf.content.startswith(b"%PDF")
+            for text in (doc.text, page.text, _pdf_text(pdf.content, tmp_path)):
+                assert "example.com" not in text and "user3@" not in text
     finally:
         proc.send_signal(signal.SIGINT)
         try:

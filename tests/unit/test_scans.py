@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from audit import scans
-from audit.exceptions import ConfigError
+from audit.exceptions import ConfigError, DataError
 from audit.storage import (
     Backend,
     CollectingQueue,
@@ -33,7 +34,7 @@ def test_requests_validate_at_the_boundary_naming_the_field() -> None:
     with pytest.raises(ConfigError, match=r"inventory\.source"):
         scans.parse_request({"kind": "inventory"})
     with pytest.raises(ConfigError, match="does not match any of the expected tags"):
-        scans.parse_request({"kind": "face", "source": "x"})
+        scans.parse_request({"kind": "ads", "source": "x"})  # not served (yet)
     with pytest.raises(ConfigError, match="Extra inputs are not permitted"):
         scans.parse_request({"kind": "inventory", "source": "x", "sauce": 1})
 
@@ -66,6 +67,156 @@ def test_over_http_an_audit_cannot_run_code_or_write_files(
     body.update(extra)
     with pytest.raises(ConfigError, match=message):
         scans.parse_request({k: v for k, v in body.items() if v is not None})
+
+
+LISTS = {
+    "kind": "recommendation",
+    "recommendations": "recs.csv",
+    "truth": "truth.csv",
+    "users": "users.csv",
+    "user_groups": ["gender", "age_group"],
+}
+#: Change LISTS to a trained model.
+TRAINED = {"recommendations": None, "truth": None, "interactions": "log.csv"}
+FACES = {"kind": "face", "manifest": "faces.csv", "groups": ["race"], "embeddings": "emb.npy"}
+
+
+def _parse(body: dict[str, Any], **change: Any) -> Any:
+    merged = {**body, **change}
+    return scans.parse_request({k: v for k, v in merged.items() if v is not None})
+
+
+@pytest.mark.parametrize(
+    ("request_type", "run", "cli_only", "argv"),
+    [
+        (
+            scans.RecommendationScan,
+            "run_recommendation",
+            {"progress"},
+            ["recommendation", "--users", "u.csv", "--user-groups", "g"],
+        ),
+        (
+            scans.FaceScan,
+            "run_face",
+            {"progress", "cache_dir"},
+            ["face", "--manifest", "m.csv", "--groups", "g"],
+        ),
+    ],
+)
+def test_new_kinds_take_the_cli_flags_with_the_cli_defaults(
+    request_type: Any, run: str, cli_only: set[str], argv: list[str]
+) -> None:
+    # The job passes the request's fields to the function the CLI calls: same names, and a
+    # field left out means what the flag left out means.
+    import argparse
+    import inspect
+
+    from audit import cli_face, cli_recsys, runner
+
+    params = inspect.signature(getattr(runner, run)).parameters
+    fields = set(request_type.model_fields) - {"kind", "name", "policy"}
+    assert fields == set(params) - cli_only
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    cli_recsys.register(sub)
+    cli_face.register(sub)
+    flags = vars(parser.parse_args(argv))
+    assert fields <= set(flags)  # the CLI's dest names
+
+    def plain(value: Any) -> Any:
+        return list(value) if isinstance(value, list | tuple) else value
+
+    for name in fields:
+        default = plain(request_type.model_fields[name].get_default(call_default_factory=True))
+        if name in flags and name not in {"users", "user_groups", "manifest", "groups"}:
+            assert default == plain(flags[name]), name
+        if params[name].default is not inspect.Parameter.empty:
+            assert default == plain(params[name].default), name
+
+
+def test_good_recommendation_and_face_bodies_parse() -> None:
+    r = _parse(LISTS, reference={"gender": "F"}, k=5, relevance_threshold=4)
+    assert isinstance(r, scans.RecommendationScan)
+    assert (r.k, r.reference, r.min_users, r.user_col) == (5, {"gender": "F"}, 30, "user_id")
+    r = _parse(LISTS, **TRAINED, model="itemknn")
+    assert r.model == "itemknn" and r.holdout == 1
+    f = _parse(FACES, target_fmr=1e-3, resamples=100)
+    assert isinstance(f, scans.FaceScan) and (f.target_fmr, f.block_size) == (1e-3, 512)
+    f = _parse(FACES, embeddings=None, detector="hog", downscale=0.5, workers=1)
+    assert f.embeddings is None and f.detector == "hog"  # the built-in model
+    f = _parse(FACES, embeddings=None, pairs="p.csv", pair_columns=["a", "b", "s"])
+    assert f.pair_columns == ["a", "b", "s"]
+    assert set(scans.KINDS) == set(scans.JOBS)
+
+
+@pytest.mark.parametrize(
+    ("body", "typo", "field"),
+    [
+        (LISTS, "user_group", r"recommendation\.user_group: Extra inputs are not permitted"),
+        (LISTS, "quiet", r"recommendation\.quiet: Extra inputs are not permitted"),
+        (FACES, "group", r"face\.group: Extra inputs are not permitted"),
+    ],
+)
+def test_an_unknown_key_is_refused_by_name(body: dict[str, Any], typo: str, field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        _parse(body, **{typo: "x"})
+
+
+@pytest.mark.parametrize(
+    ("body", "change", "message"),
+    [
+        (LISTS, {"k": 0}, r"recommendation\.k: Input should be greater than or equal to 1"),
+        (LISTS, {"user_groups": []}, r"recommendation\.user_groups: List should have at least"),
+        (LISTS, {"truth": None}, "recommendations and truth go together"),
+        (
+            LISTS,
+            {"model": "popularity", "interactions": "log.csv"},
+            "give either recommendations and truth, or model and interactions",
+        ),
+        (FACES, {"downscale": 0.5}, "downscale only apply to the built-in model"),
+        (FACES, {"pairs": "p.csv"}, "give either embeddings or pairs, not both"),
+        (FACES, {"target_fmr": 1e-3, "tolerance": 0.6}, "target_fmr or tolerance, not both"),
+        (FACES, {"score_type": "distance"}, "score_type and pair_columns go with pairs"),
+        (FACES, {"target_fmr": 2}, r"face\.target_fmr: Input should be less than 1"),
+    ],
+)
+def test_settings_that_do_not_fit_are_refused_naming_the_fields(
+    body: dict[str, Any], change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _parse(body, **change)
+
+
+@pytest.mark.parametrize(
+    ("body", "change", "message"),
+    [
+        (LISTS, {"out": "/etc/passwd"}, "out is not accepted over HTTP"),
+        (
+            LISTS,
+            {**TRAINED, "model": "os:system"},
+            "model must be one of popularity, itemknn, puresvd over HTTP",
+        ),
+        (
+            LISTS,
+            {**TRAINED, "model": "pkg.recs:Model"},
+            r"package\.module:name would run code on the server",
+        ),
+        (FACES, {"out": "r.json"}, "out is not accepted over HTTP"),
+        (FACES, {"cache_dir": "/tmp/faces"}, "cache_dir is not accepted over HTTP"),
+        (FACES, {"no_cache": False}, "no_cache is not accepted over HTTP"),
+    ],
+)
+def test_over_http_recommendation_and_face_cannot_run_code_or_write_files(
+    body: dict[str, Any], change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _parse(body, **change)
+
+
+def test_the_recommenders_allowed_over_http_are_the_built_in_ones() -> None:
+    from audit.recommenders import BUILTIN_RECOMMENDERS
+
+    assert set(scans.HTTP_RECOMMENDERS) == set(BUILTIN_RECOMMENDERS)
 
 
 # ------------------------------------------------------------------------------ batching
@@ -388,3 +539,229 @@ def test_a_local_worker_process_killed_mid_scan_loses_and_doubles_nothing(
         assert counts["records_scanned"] == n
     finally:
         backend.close()
+
+
+# ------------------------------------------------------------------------------ pii outputs
+
+
+def _pii(**fields: Any) -> Any:
+    return scans.parse_request({"kind": "pii", "source": "s3://posts/p/", **fields})
+
+
+def test_a_pii_sample_is_the_clis_sample_as_an_object_or_as_its_text() -> None:
+    from audit.pii import parse_sample
+
+    text = "objects=0.5,records=20,random_start=true,seed=7"
+    as_object = _pii(sample={"objects": 0.5, "records": 20, "random_start": True, "seed": 7})
+    assert as_object.sample == _pii(sample=text).sample == parse_sample(text)
+    # The scan record keeps the request as JSON; read back, it is the same request.
+    assert scans.parse_request(as_object.model_dump(mode="json")) == as_object
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"sample": {"objects": 0}}, r"pii\.sample\.objects: Input should be greater than 0"),
+        ({"sample": {"records": 5, "rows": 3}}, r"pii\.sample\.rows: Extra inputs"),
+        ({"sample": {"records": 0}}, r"pii\.sample\.records: Input should be greater"),
+        ({"sample": "objects=half"}, r"pii\.sample: bad value in 'objects=half'"),
+        ({"findings": "s3://out/f.jsonl"}, r"pii\.findings: a folder or s3:// prefix, not a"),
+        (
+            {"findings": "s3://out/o", "redact_to": "s3://out/o/redacted"},
+            "findings and redact_to name the same place",
+        ),
+    ],
+)
+def test_bad_pii_sample_or_outputs_are_refused_naming_the_field(
+    fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _pii(**fields)
+
+
+def _aws_backend(tmp_path: Path) -> Backend:
+    settings = Settings(
+        backend="aws",
+        bucket="results",
+        table="scans",
+        dispatch_queue_url="d",
+        work_queue_url="w",
+        aggregate_queue_url="a",
+    )
+    return Backend(
+        settings,
+        LocalStore(tmp_path / "home"),
+        CollectingQueue(),
+        Sources(allow_local=False, settings=settings),
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "dest", "message"),
+    [
+        ("findings", "s3://elsewhere/f/", r"findings 's3://elsewhere/f/': on AWS .* under "),
+        ("redact_to", "s3://results/scans/", r"redact_to .*s3://results/outputs/ only"),
+        ("redact_to", "/srv/redacted", "redact_to '/srv/redacted': the aws backend writes s3"),
+        ("findings", "gs://b/f/", "findings 'gs://b/f/': give an s3:// URI"),
+    ],
+)
+def test_on_aws_outputs_go_under_the_results_buckets_outputs_prefix(
+    tmp_path: Path, field: str, dest: str, message: str
+) -> None:
+    backend = _aws_backend(tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        scans.submit_scan(backend, _pii(**{field: dest}))
+    assert not backend.queue.sent  # type: ignore[attr-defined]
+    scan, created = scans.submit_scan(
+        backend, _pii(findings="s3://results/outputs/f/", redact_to="s3://results/outputs/r/")
+    )
+    assert created and scan.request["findings"] == "s3://results/outputs/f/"
+
+
+def test_local_outputs_are_absolute_folders_outside_the_source_and_the_data_folder(
+    tmp_path: Path,
+) -> None:
+    pump = Pump(tmp_path)
+    pump.backend.sources = Sources(allow_local=True, settings=pump.backend.settings)
+    src = _posts(tmp_path / "src")
+    (tmp_path / "a-file").write_text("x")
+    bad = {
+        "out/findings": "give an absolute path",
+        str(src / "redacted"): "inside the source",
+        str(tmp_path / "home" / "x"): "inside the server's data folder",
+        str(tmp_path / "a-file"): "a file is there; give a folder",
+    }
+    for dest, message in bad.items():
+        for field in ("findings", "redact_to"):
+            request = scans.parse_request({"kind": "pii", "source": str(src), field: dest})
+            with pytest.raises(ConfigError, match=f"{field} '{re.escape(dest)}': {message}"):
+                scans.submit_scan(pump.backend, request)
+    with pytest.raises(ConfigError, match="inside the source s3://posts/p"):
+        scans.submit_scan(pump.backend, _pii(findings="s3://posts/p/findings/"))
+    ok = {"kind": "pii", "source": str(src), "findings": str(tmp_path / "f")}
+    assert scans.submit_scan(pump.backend, scans.parse_request(ok))[1]
+
+
+def test_a_sampled_plan_keeps_the_objects_the_cli_keeps_and_never_splits_them(
+    tmp_path: Path,
+) -> None:
+    from audit.pii._sampling import keep_object
+
+    src = tmp_path / "posts"
+    for i in range(20):
+        (src / f"day-{i:02d}").mkdir(parents=True)
+        _write_lines(src / f"day-{i:02d}" / "posts.jsonl", 40, seed=i)
+    sources = Sources(allow_local=True)
+    job = scans.JOBS["pii"]
+    sample = {"objects": 0.5, "records": 5, "seed": 3}
+    request = scans.parse_request({"kind": "pii", "source": str(src), "sample": sample})
+    batches, _ = job.plan(request, sources, 1024)
+    units = [u for b in batches for u in b]
+    assert all(u.start == 0 and u.end is None for u in units)  # whole objects, never ranges
+    names = [f"day-{i:02d}/posts.jsonl" for i in range(20)]  # as `socialaudit pii` names them
+    kept = [n for n in names if keep_object(n, request.sample)]
+    assert 0 < len(kept) < 20
+    assert [Path(u.uri).relative_to(src).as_posix() for u in units] == kept
+    assert [u.not_sampled for u in units] == [20 - len(kept)] + [0] * (len(kept) - 1)
+    assert job.plan(request, sources, 1024) == (batches, [])  # a redelivered dispatch: same
+
+    request = scans.parse_request({"kind": "pii", "source": str(src), "sample": {"objects": 0.5}})
+    batches, _ = job.plan(request, sources, 1024)
+    assert any(u.end is not None for b in batches for u in b)  # no records sample: ranges ok
+    request = scans.parse_request(
+        {"kind": "pii", "source": str(src), "sample": {"objects": 1e-9, "seed": 1}}
+    )
+    with pytest.raises(DataError, match="keeps none of the 20 objects here: raise objects"):
+        job.plan(request, sources, 1024)
+
+
+def test_a_byte_range_is_redacted_to_an_object_of_its_own() -> None:
+    whole = scans.Unit(uri="s3://posts/p/2026/a.jsonl", format="jsonl", size=100)
+    part = whole.model_copy(update={"start": 40, "end": 80})
+    assert scans._redacted_name("s3://posts/p/", whole) == "p/2026/a.jsonl"
+    assert scans._redacted_name("s3://posts/p/", part) == "p/2026/a.bytes-40-79.jsonl"
+
+
+@pytest.mark.skipif(not _pii_ready(), reason="audit.pii not available")
+def test_a_sampled_pii_scan_writes_findings_and_redacted_copies_once_per_batch(
+    tmp_path: Path,
+) -> None:
+    import audit.pii as pii
+    from tests.unit.pii._support import output_texts
+
+    src = tmp_path / "posts"
+    emails = []
+    for k in range(6):
+        rows = []
+        for i in range(30):
+            email = f"someone{k}x{i}@example.com"
+            emails.append(email)
+            text = f"post {i}: write to {email}" if i % 3 == 0 else f"post {i}, nothing"
+            rows.append({"id": f"{k}-{i}", "text": text})
+        path = src / ("old" if k % 2 else "new") / f"part-{k}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pump = Pump(tmp_path, batch_bytes=2048)
+    text = "objects=0.7,records=8,random_start=true,seed=5"
+    body = {
+        "kind": "pii",
+        "source": str(src),
+        "id_field": "id",
+        "sample": text,
+        "findings": str(tmp_path / "findings"),
+        "redact_to": str(tmp_path / "redacted"),
+    }
+    scan, _ = scans.submit_scan(pump.backend, scans.parse_request(body))
+    pump.run(limit=1)  # dispatched
+    # A first delivery of batch 1 wrote its outputs and died before it was counted.
+    (_, first), *_ = [m for m in pump.queue.sent if m[0] == "work"]
+    with scans._running(scans.BatchRef(scan.id, 1)):
+        scans.JOBS["pii"].run(
+            scans.parse_request(body), [scans.Unit(**u) for u in first["units"]], Sources(True)
+        )
+    pump.run()
+    done = pump.backend.store.get_scan(scan.id)
+    assert done is not None and done.status == "succeeded", done.error
+    doc = pump.backend.store.get_json(str(done.result_key))
+
+    # The sampling, recorded as the CLI records it, and the records the CLI scans.
+    sample = pii.parse_sample(text)
+    direct = pii.pii_audit(
+        str(src), text_field="text", id_field="id", config=pii.load_pii_config(None), sample=sample
+    )
+    assert doc["pii"]["sampling"] == direct["pii"]["sampling"] == sample.describe()
+    assert doc["settings"]["sample"] == direct["settings"]["sample"]
+    assert doc["settings"]["ci"]["seed"] == 5
+    assert doc["summary"] == direct["summary"]
+    assert doc["pii"]["objects"]["not_sampled"] == direct["pii"]["objects"]["not_sampled"] > 0
+    scanned = doc["pii"]["records"]["scanned"]
+    assert scanned == 8 * (6 - doc["pii"]["objects"]["not_sampled"])
+
+    # One findings line per scanned record, in one part per batch: the redone batch 1
+    # overwrote its part.
+    folder = tmp_path / "findings" / scan.id
+    assert doc["pii"]["findings_file"] == f"{folder}/"
+    parts = sorted(folder.iterdir())
+    assert [p.name for p in parts] == [
+        f"part-{b:08d}.jsonl" for b in range(1, (done.batches_total or 0) + 1)
+    ]
+    assert doc["pii"]["findings_parts"] == len(parts)
+    lines = [json.loads(line) for p in parts for line in p.read_text().splitlines()]
+    assert len(lines) == scanned == len({line["id"] for line in lines})
+    assert sum(bool(line["findings"]) for line in lines) == doc["pii"]["records"]["with_pii"]
+
+    # Redacted copies: one per sampled object, the addresses replaced.
+    redacted = sorted((tmp_path / "redacted" / scan.id).rglob("*.jsonl"))
+    assert (
+        doc["pii"]["redacted_objects"] == len(redacted) == 6 - doc["pii"]["objects"]["not_sampled"]
+    )
+    assert {p.relative_to(tmp_path / "redacted" / scan.id).parent.name for p in redacted} <= {
+        "old",
+        "new",
+    }
+    copies = [json.loads(line) for p in redacted for line in p.read_text().splitlines()]
+    assert len(copies) == scanned
+    assert sum("<EMAIL_ADDRESS>" in c["text"] for c in copies) > 0
+    texts = [t for p in [*parts, *redacted] for t in output_texts(p)]
+    texts += list(json.dumps(doc).split('"'))
+    assert not [e for e in emails if any(e in t for t in texts)]

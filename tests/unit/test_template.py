@@ -198,6 +198,25 @@ def test_every_function_is_python312_zip_or_an_image() -> None:
     assert images == {"DispatcherFunction", "WorkerFunction", "AggregatorFunction"}
 
 
+def test_the_worker_image_copies_what_exists_and_its_build_context_holds() -> None:
+    # No Docker here to build it: check each COPY source exists and is not excluded by the
+    # image's .dockerignore (everything is, but for the "!" lines).
+    dockerfile = ROOT / "lambdas" / "Dockerfile.worker"
+    allowed = [
+        line[1:].removesuffix("/**")
+        for line in (ROOT / "lambdas" / "Dockerfile.worker.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+    copies = re.findall(r"^COPY ((?:[^\n\\]|\\\n)+)$", dockerfile.read_text(), re.M)
+    sources = [p for c in copies for p in c.replace("\\\n", " ").split()[:-1]]
+    assert "reports/templates" in sources  # the aggregator renders each scan's report
+    for src in sources:
+        assert (ROOT / src).exists(), f"COPY {src}: not in the repository"
+        assert any(Path(src).match(a) or src.startswith(a) for a in allowed), (
+            f"COPY {src}: excluded by Dockerfile.worker.dockerignore"
+        )
+
+
 def test_security_properties_the_issue_asks_for() -> None:
     r = load_template()["Resources"]
     bucket = r["ResultsBucket"]["Properties"]
@@ -232,6 +251,22 @@ def test_queue_visibility_covers_six_times_the_consumer_timeout() -> None:
         ("AggregatorFunction", "AggregateQueue"),
     ):
         assert r[q]["Properties"]["VisibilityTimeout"] >= 6 * r[fn]["Properties"]["Timeout"]
+
+
+def test_workers_write_scan_outputs_to_the_results_bucket_and_only_read_the_data() -> None:
+    # PII findings parts and redacted copies go under s3://<results bucket>/outputs/ (the API
+    # refuses any other place on AWS, audit.storage.OUTPUTS_PREFIX): the worker must be able
+    # to write there, with the bucket's KMS key, and must not write the posts it reads.
+    from audit.storage import OUTPUTS_PREFIX
+
+    worker = load_template()["Resources"]["WorkerFunction"]["Properties"]["Policies"]
+    writes = [p["S3CrudPolicy"]["BucketName"].value for p in worker if "S3CrudPolicy" in p]
+    reads = [p["S3ReadPolicy"]["BucketName"].value for p in worker if "S3ReadPolicy" in p]
+    assert writes == ["ResultsBucket"] and reads == ["DataBucketName"]
+    statements = [s for p in worker if "Statement" in p for s in p["Statement"]]
+    key = next(s for s in statements if s.get("Sid") == "ResultsBucketKey")
+    assert {"kms:GenerateDataKey", "kms:Decrypt"} <= set(key["Action"])
+    assert OUTPUTS_PREFIX == "outputs/"
 
 
 @pytest.mark.parametrize(
