@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit import scans
+from audit.storage import make_backend
 from tests.aws.conftest import AwsEnv
 from tests.aws.test_pipeline import api_call
 
@@ -62,7 +64,7 @@ def test_a_classification_scan_reads_its_test_set_from_s3(aws: AwsEnv, tmp_path:
         "groups": ["group"],
         "resamples": 200,
     }
-    view, doc = _run(aws, spec, "classification-s3")
+    view, doc = _run(aws, {**spec, "policy": "policies/default.yaml"}, "classification-s3")
 
     direct = json.loads(dumps(run_audit(AuditSpec(**{**spec, "data": str(local)}))))
     _same_numbers(doc, direct)
@@ -72,6 +74,11 @@ def test_a_classification_scan_reads_its_test_set_from_s3(aws: AwsEnv, tmp_path:
         i["sha256"] for i in direct["provenance"]["inputs"] if i["role"] == "data"
     )
     assert view["reports"] == {"html": "ok", "pdf": "ok"}  # rendered by the aggregator
+    assert view["gate"]["policy"] == "default@1.0.0"
+    html = make_backend(aws.settings, clients=aws.clients).store.get_blob(
+        scans.report_key(view["id"], "html")
+    )
+    assert b'id="gates"' in html and view["gate"]["verdict"].encode() in html
 
 
 def test_a_missing_s3_test_set_fails_the_scan_naming_it(aws: AwsEnv) -> None:
