@@ -235,6 +235,10 @@ def _norm_dest(dest: str) -> str:
     return dest.rstrip("/") if dest.startswith("s3://") else os.path.normpath(dest)
 
 
+#: Most bootstrap resamples a request may ask the server for (the CLI has no limit).
+MAX_RESAMPLES = 10_000
+
+
 class AuditScan(AuditSpec):
     """A classification or moderation audit: the fields of ``socialaudit classification``.
 
@@ -243,6 +247,9 @@ class AuditScan(AuditSpec):
     """
 
     policy: str | None = Field(default=None, max_length=_MAX_URI)
+    resamples: int = Field(
+        1000, ge=0, le=MAX_RESAMPLES, description="bootstrap resamples (0 disables intervals)"
+    )
 
     @model_validator(mode="after")
     def _safe_over_http(self) -> AuditScan:
@@ -301,7 +308,9 @@ class _StatsScan(BaseModel):
     reference: Literal["largest", "best"] | dict[_Column, _Column] = Field(
         "largest", description="reference group: largest, best, or {attribute: group}"
     )
-    resamples: int = Field(1000, ge=0, description="bootstrap resamples (0 disables intervals)")
+    resamples: int = Field(
+        1000, ge=0, le=MAX_RESAMPLES, description="bootstrap resamples (0 disables intervals)"
+    )
     ci_level: float = Field(0.95, gt=0.0, lt=1.0, description="interval level")
     seed: int = 0
     min_group_size: int = Field(10, ge=1, description="smaller groups are suppressed")
@@ -1296,6 +1305,37 @@ def _source_of(request: _AnyScan) -> str:
     return request.source
 
 
+#: Per request type, every field that names a file or folder the scan reads.
+_INPUT_FIELDS: dict[str, tuple[str, ...]] = {
+    "AuditScan": ("data", "groups_file", "model", "templates", "identities"),
+    "RecommendationScan": ("recommendations", "truth", "interactions", "users", "items"),
+    "FaceScan": ("manifest", "images_root", "embeddings", "pairs"),
+    "PiiScan": ("source",),
+    "InventoryScan": ("source",),
+}
+
+
+def input_files(request: _AnyScan) -> list[tuple[str, str]]:
+    """``(field, path or URI)`` of every input a request names (HTTP(S) models excluded)."""
+    out = []
+    for name in _INPUT_FIELDS[type(request).__name__]:
+        value = getattr(request, name, None)
+        if value and not str(value).startswith(("http://", "https://")):
+            out.append((name, str(value)))
+    return out
+
+
+def _check_server_file(name: str, value: str) -> None:
+    # A policy or PII config is a file on the server (policies/ ships with the app). On AWS the
+    # caller may only name one of those: any other path would let them probe the server.
+    p = Path(value)
+    if p.is_absolute() or ".." in p.parts or "://" in value:
+        raise ConfigError(
+            f"{name} {value!r}: on AWS, name a file that ships with the app, relative to it "
+            "(e.g. policies/default.yaml)"
+        )
+
+
 def plan_key(scan_id: str) -> str:
     return f"scans/{scan_id}/plan.json"
 
@@ -1324,15 +1364,21 @@ def submit_scan(
     Raises
     ------
     ConfigError
-        The source cannot be read by this backend (an ``s3://`` URI is required on AWS), or
-        a PII scan's ``findings`` / ``redact_to`` is a place it must not write.
+        An input cannot be read by this backend (on AWS every input must be an ``s3://`` URI
+        and a ``policy`` or PII ``config`` a file shipped with the app), or a PII scan's
+        ``findings`` / ``redact_to`` is a place it must not write.
     IdempotencyConflictError
         ``idempotency_key`` was used with a different request.
     """
     source = _source_of(request)
-    backend.sources.check(source)
+    for name, value in input_files(request):
+        backend.sources.check(value, name)  # on AWS: s3:// URIs only, for every input
     if "://" not in source and not Path(source).exists():
         raise DataError("not found on the server: give an existing file or folder", file=source)
+    if not backend.sources.allow_local:
+        for name in ("policy", "config"):
+            if value := getattr(request, name, None):
+                _check_server_file(name, value)
     if isinstance(request, PiiScan):
         for name, dest in (("findings", request.findings), ("redact_to", request.redact_to)):
             if dest:

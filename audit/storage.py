@@ -1368,16 +1368,16 @@ class Sources:
                     "outputs as posts: give a folder outside it"
                 )
 
-    def check(self, uri: str) -> None:
-        """Refuse a source this backend cannot read, naming what to give instead."""
+    def check(self, uri: str, field: str = "source") -> None:
+        """Refuse an input this backend cannot read, naming the field and what to give."""
         if uri.startswith("s3://"):
             _split_s3(uri)
             return
         if "://" in uri:
-            raise ConfigError(f"source {uri!r}: give a local path or an s3:// URI")
+            raise ConfigError(f"{field} {uri!r}: give a local path or an s3:// URI")
         if not self.allow_local:
             raise ConfigError(
-                f"source {uri!r}: the aws backend reads s3:// URIs only, not local paths"
+                f"{field} {uri!r}: the aws backend reads s3:// URIs only, not local paths"
             )
 
     def list(self, uri: str) -> list[SourceObject]:

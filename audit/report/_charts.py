@@ -236,6 +236,7 @@ def _lines(fig: Any, data: dict[str, Any]) -> None:
     from matplotlib.ticker import FuncFormatter
 
     ax = fig.add_subplot(1, 1, 1)
+    drawn = 0
     for k, s in enumerate(data["series"]):
         pts = [
             (x, y)
@@ -249,6 +250,19 @@ def _lines(fig: Any, data: dict[str, Any]) -> None:
             ax.plot(
                 *zip(*pts, strict=True), color=PALETTE[k % len(PALETTE)], lw=1.5, label=s["label"]
             )
+            drawn += 1
+    if not drawn:  # e.g. every rate is 0 on a log axis: say so rather than draw empty axes
+        ax.text(
+            0.5,
+            0.5,
+            "no points to draw (values missing, or 0 on a log scale)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color="#555555",
+        )
+        ax.set_axis_off()
+        return
     if data.get("xlog"):
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(_log_label))

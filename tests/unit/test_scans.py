@@ -618,6 +618,58 @@ def test_on_aws_outputs_go_under_the_results_buckets_outputs_prefix(
     assert created and scan.request["findings"] == "s3://results/outputs/f/"
 
 
+_S3_AUDIT = {
+    "kind": "classification",
+    "data": "s3://data/set.csv",
+    "label": "y",
+    "score": "s",
+    "groups": ["g"],
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"groups_file": "/etc/passwd"}, "groups_file '/etc/passwd': the aws backend reads s3"),
+        ({"model": "/srv/m.skops", "score": None}, "model '/srv/m.skops': the aws backend"),
+        ({"policy": "/etc/passwd"}, "policy '/etc/passwd': on AWS, name a file that ships"),
+        ({"policy": "policies/../../x.yaml"}, "policy .*: on AWS, name a file that ships"),
+    ],
+)
+def test_on_aws_every_input_is_an_s3_uri_and_a_policy_ships_with_the_app(
+    tmp_path: Path, extra: dict[str, Any], message: str
+) -> None:
+    backend = _aws_backend(tmp_path)
+    body = {k: v for k, v in {**_S3_AUDIT, **extra}.items() if v is not None}
+    with pytest.raises(ConfigError, match=message):
+        scans.submit_scan(backend, scans.parse_request(body))
+    assert not backend.queue.sent  # type: ignore[attr-defined]
+    ok = {**_S3_AUDIT, "groups_file": "s3://data/g.csv", "policy": "policies/default.yaml"}
+    _, created = scans.submit_scan(backend, scans.parse_request(ok))
+    assert created
+
+
+#: String fields that do not name an input file (columns, names, choices; outputs and server
+#: files have their own checks). A new string field must be put here or in _INPUT_FIELDS.
+_NOT_INPUTS = {
+    "decision", "groups", "id", "label", "language", "metrics", "name", "out", "policy",
+    "positive_label", "reference", "score", "text", "trust_types", "creator_group", "item_col",
+    "model", "popularity_col", "rank_col", "rating_col", "time_col", "user_col", "user_groups",
+    "image", "pair_columns", "subject", "config", "findings", "id_field", "redact_to",
+    "text_field",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "model",
+    [scans.AuditScan, scans.RecommendationScan, scans.FaceScan, scans.PiiScan, scans.InventoryScan],
+)
+def test_every_string_field_is_an_input_or_known_not_to_be(model: type) -> None:
+    # A new file field missing from _INPUT_FIELDS would skip the s3://-only check on AWS.
+    strings = {n for n, f in model.model_fields.items() if "str" in str(f.annotation)}
+    assert strings - set(scans._INPUT_FIELDS[model.__name__]) - _NOT_INPUTS == set()
+
+
 def test_local_outputs_are_absolute_folders_outside_the_source_and_the_data_folder(
     tmp_path: Path,
 ) -> None:
@@ -765,3 +817,16 @@ def test_a_sampled_pii_scan_writes_findings_and_redacted_copies_once_per_batch(
     texts = [t for p in [*parts, *redacted] for t in output_texts(p)]
     texts += list(json.dumps(doc).split('"'))
     assert not [e for e in emails if any(e in t for t in texts)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _S3_AUDIT,
+        {"kind": "face", "manifest": "m.csv", "groups": ["g"], "embeddings": "e.npy"},
+    ],
+)
+def test_a_request_cannot_ask_for_unbounded_bootstrap_work(body: dict[str, Any]) -> None:
+    scans.parse_request({**body, "resamples": scans.MAX_RESAMPLES})
+    with pytest.raises(ConfigError, match=r"resamples: Input should be less than or equal"):
+        scans.parse_request({**body, "resamples": scans.MAX_RESAMPLES + 1})
