@@ -123,7 +123,8 @@ def explain_disparities(
     decision is adverse); the error-rate sentences keep the positive decision as positive, so
     "false positive" means wrongly flagged, as everywhere else in socialaudit.
     """
-    from aif360.explainers import MetricTextExplainer
+    with _quiet():  # importing aif360 logs about optional packages (tensorflow, ...)
+        from aif360.explainers import MetricTextExplainer
 
     fav = 0.0 if positive_is_adverse else 1.0
     out = []

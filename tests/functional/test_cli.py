@@ -173,6 +173,19 @@ def test_bad_score_names_file_column_and_row(tmp_path, capsys):
     )
 
 
+def test_a_run_prints_nothing_but_ours(tmp_path):
+    """aif360 logs warnings about optional packages on import; none may reach the user."""
+    out = subprocess.run(
+        [sys.executable, "-m", "audit.cli", *base(tmp_path), "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    assert out.stdout.strip() == f"result written to {tmp_path / 'r.json'}"
+
+
 def test_help_is_fast_and_light():
     """--help must not import pandas, fairlearn or aif360 (cold start of CLI and API)."""
     code = (
