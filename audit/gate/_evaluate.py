@@ -429,7 +429,7 @@ def _summary(
             reason = (
                 "undefined: fewer than two groups with sufficient evidence"
                 if "groups_included" in s and len(included) < 2
-                else "undefined"
+                else s.get("note") or "undefined"  # e.g. "unbounded: group 'x' has no errors"
             )
         out.append(
             _base(

@@ -341,6 +341,15 @@ def test_summary_with_attribute_filter_and_intersections():
     assert [o.observation.where() for o in d.outcomes] == ["sex", "race & sex"]
 
 
+def test_an_unbounded_ratio_says_why_it_has_no_value():
+    unbounded = summary("skin", "fmr_max_min_ratio", None)
+    unbounded["note"] = "unbounded: group 'light' has no FMR errors while others do"
+    ratio = {"metric": "fmr_max_min_ratio", "aggregation": "summary", "max": 2}
+    d = evaluate(policy(check(**ratio, kinds=["face"])), [result(kind="face", summary=[unbounded])])
+    assert statuses(d) == [("c", "skin", "INSUFFICIENT")]
+    assert "unbounded: group 'light' has no FMR errors" in d.outcomes[0].reason
+
+
 def moderation_doc(**kw: Any) -> dict[str, Any]:
     def aucs(sub: float, bpsn: float, bnsp: float) -> dict[str, Any]:
         return {"subgroup_auc": est(sub), "bpsn_auc": est(bpsn), "bnsp_auc": est(bnsp)}
