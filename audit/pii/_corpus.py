@@ -495,28 +495,50 @@ def write_corpus(posts: Iterable[LabelledPost], path: str | Path) -> Path:
 
 
 def read_corpus(path: str | Path) -> Iterator[LabelledPost]:
-    """Read a corpus written by :func:`write_corpus` (or any JSONL with the same keys)."""
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                spans = tuple(
-                    Span(
-                        s["entity_type"],
-                        int(s["start"]),
-                        int(s["end"]),
-                        s.get("name_set"),
-                        s.get("gender"),
-                    )
-                    for s in obj.get("spans", [])
+    """Read a corpus written by :func:`write_corpus` (or any JSONL with the same keys).
+
+    Raises
+    ------
+    DataError
+        The file is missing or unreadable, not UTF-8, or a line is not a labelled post.
+    """
+    from audit.inputs import local_path
+
+    p = local_path(path)
+    if not p.is_file():
+        raise DataError("file not found (check the path)", file=str(path))
+    with open(p, "rb") as fh:
+        yield from _corpus_lines(fh, str(path))
+
+
+def _corpus_lines(fh: Any, name: str) -> Iterator[LabelledPost]:
+    for i, raw in enumerate(fh, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(
+                "not valid UTF-8; re-save the file as UTF-8", file=name, row=i
+            ) from None
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            spans = tuple(
+                Span(
+                    s["entity_type"],
+                    int(s["start"]),
+                    int(s["end"]),
+                    s.get("name_set"),
+                    s.get("gender"),
                 )
-                yield LabelledPost(str(obj["text"]), spans, obj.get("template"))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise DataError(
-                    f"not a labelled post ({exc}); each line needs text and spans "
-                    "[{entity_type, start, end}]",
-                    file=str(path),
-                    row=i,
-                ) from None
+                for s in obj.get("spans", [])
+            )
+            post = LabelledPost(str(obj["text"]), spans, obj.get("template"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f"not a labelled post ({exc}); each line needs text and spans "
+                "[{entity_type, start, end}]",
+                file=name,
+                row=i,
+            ) from None
+        yield post

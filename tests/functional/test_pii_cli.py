@@ -148,3 +148,20 @@ def test_pii_eval(tmp_path, capsys):
 def test_pii_eval_without_raw_data_says_how_to_fetch(tmp_path, capsys):
     code, _, err = run(["pii-eval", "--raw-dir", str(tmp_path)], capsys)
     assert code == 2 and "fetch_pii_corpus.py" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "file not found"),
+        (b'{"text": "a", "spans": []}\n\xff\xfe\n', "row 2: not valid UTF-8"),
+        (b'{"text": "a", "spans": []}\n{"spans": []}\n', "row 2: not a labelled post"),
+    ],
+)
+def test_pii_eval_names_a_bad_corpus_file_and_row(tmp_path, capsys, content, message):
+    corpus_file = tmp_path / "corpus.jsonl"
+    if content is not None:
+        corpus_file.write_bytes(content)
+    code, _, err = run(["pii-eval", "--corpus", str(corpus_file)], capsys)
+    assert code == 2 and f"{corpus_file}" in err and message in err
+    assert "Traceback" not in err
