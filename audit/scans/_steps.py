@@ -91,12 +91,16 @@ def submit_scan(
     source = _source_of(request)
     for name, value in input_files(request):
         backend.sources.check(value, name)  # on AWS: s3:// URIs only, for every input
-    if "://" not in source and not Path(source).exists():
-        raise DataError("not found on the server: give an existing file or folder", file=source)
-    if not backend.sources.allow_local:
-        for name in ("policy", "config"):
-            if path := getattr(request, name, None):
+        if "://" not in value and not Path(value).exists():  # found now, not after a queue
+            raise DataError(
+                f"not found on the server ({name}): give an existing file or folder", file=value
+            )
+    for name in ("policy", "config"):
+        if path := getattr(request, name, None):
+            if not backend.sources.allow_local:
                 _check_server_file(name, path)
+            elif not Path(path).is_file():
+                raise DataError(f"not found on the server ({name}): give a YAML file", file=path)
     if isinstance(request, PiiScan):
         for name, dest in (("findings", request.findings), ("redact_to", request.redact_to)):
             if dest:

@@ -128,6 +128,19 @@ def test_bad_requests_say_what_is_wrong(client: TestClient, tmp_path: Path) -> N
     assert r.status_code == 422 and "/no/such: not found on the server" in r.json()["detail"]
     r = client.post("/scans", json={"kind": "ads", "source": "x"}, headers=AUTH)
     assert r.status_code == 422
+    # every input and the policy are found at submit, not after the audit has run
+    data = tmp_path / "set.csv"
+    data.write_text("y,s,g\n1,0.9,a\n")
+    audit = {"kind": "classification", "data": str(data), "label": "y", "score": "s"}
+    for extra, detail in (
+        (
+            {"groups": ["g"], "groups_file": "/no/groups.csv"},
+            "not found on the server (groups_file)",
+        ),
+        ({"groups": ["g"], "policy": "/no/policy.yaml"}, "not found on the server (policy)"),
+    ):
+        r = client.post("/scans", json={**audit, **extra}, headers=AUTH)
+        assert r.status_code == 422 and detail in r.json()["detail"], r.text
     r = client.post(
         "/scans",
         content=b'{"kind": "inventory", "source": "' + b"x" * MAX_BODY_BYTES + b'"}',
