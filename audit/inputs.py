@@ -43,31 +43,30 @@ def join(root: str | Path, relative: str) -> str | Path:
     return Path(root) / relative
 
 
+def _endpoint() -> str | None:
+    return next((os.environ[v] for v in _ENDPOINT_VARS if os.environ.get(v)), None)
+
+
 def aws_client(service: str, client: Any = None) -> Any:
     """``client`` if given, else a new boto3 client for ``service`` (endpoint from the env)."""
     if client is not None:
         return client
     import boto3
 
-    endpoint = next((os.environ[v] for v in _ENDPOINT_VARS if os.environ.get(v)), None)
-    return boto3.client(service, endpoint_url=endpoint)
+    return boto3.client(service, endpoint_url=_endpoint())
 
 
 @functools.cache
 def _s3(endpoint: str | None) -> Any:
-    return aws_client("s3") if endpoint is None else _client_at("s3", endpoint)
-
-
-def _client_at(service: str, endpoint: str) -> Any:
+    # One client per process and endpoint: boto3 clients are thread-safe, and building one
+    # costs more than reading a small image.
     import boto3
 
-    return boto3.client(service, endpoint_url=endpoint)
+    return boto3.client("s3", endpoint_url=endpoint)
 
 
 def _shared_s3() -> Any:
-    # One client per process (and endpoint): boto3 clients are thread-safe, and building one
-    # costs more than reading a small image.
-    return _s3(next((os.environ[v] for v in _ENDPOINT_VARS if os.environ.get(v)), None))
+    return _s3(_endpoint())
 
 
 def _split(uri: str) -> tuple[str, str]:
