@@ -16,20 +16,11 @@ import numpy as np
 import pandas as pd
 
 from audit.exceptions import ConfigError, DataError
-from audit.inputs import file_sha256, local_path
+from audit.inputs import FORMATS, file_sha256, local_path
 
 __all__ = ["LabelledSet", "file_sha256", "load_labelled_set", "read_table"]
 
-_READERS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
+_READERS = {**FORMATS, ".txt": "csv"}
 
 
 def _first_undecodable_line(path: Path, encoding: str) -> int:

@@ -22,7 +22,18 @@ from typing import Any
 
 from audit.exceptions import DataError
 
-__all__ = ["aws_client", "file_sha256", "is_s3", "join", "local_path", "read_bytes"]
+__all__ = ["FORMATS", "aws_client", "file_sha256", "is_s3", "join", "local_path", "read_bytes"]
+
+#: Record formats by file suffix: what every reader of tables and stored posts accepts.
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 _ENDPOINT_VARS = ("SOCIALAUDIT_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL")
 

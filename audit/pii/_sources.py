@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.exceptions import ConfigError, DataError
-from audit.inputs import aws_client
+from audit.inputs import FORMATS, aws_client
 from audit.pii._sampling import SampleSpec, keep_object, sample_records
 
 __all__ = [
@@ -39,16 +39,6 @@ __all__ = [
     "set_path",
 ]
 
-#: File extensions read, and the format each means.
-FORMATS = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
 
 #: Segments a DynamoDB table is split into when only a share of it is scanned.
 DYNAMODB_SEGMENTS = 20

@@ -9,22 +9,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from audit.exceptions import ConfigError, DataError
+from audit.inputs import FORMATS
 from audit.storage._aws_clients import _error_code, aws_clients
 from audit.storage._settings import Settings
 
 #: Where, in the results bucket, the aws backend writes what a scan writes besides its result
 #: (PII findings parts, redacted copies): the worker's IAM policy covers that bucket.
 OUTPUTS_PREFIX = "outputs/"
-
-#: Record formats a source object may hold, by file suffix.
-FORMATS = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".parquet": "parquet",
-}
 
 
 @dataclass(frozen=True)
