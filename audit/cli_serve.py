@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -82,24 +81,3 @@ def serve(args: argparse.Namespace, console: Console) -> int:
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m audit.cli_serve``: the ``serve`` command on its own."""
-    from rich.console import Console
-
-    from audit.exceptions import AuditError
-
-    parser = argparse.ArgumentParser(prog="socialaudit")
-    sub = parser.add_subparsers(dest="command", required=True)
-    handlers = register(sub)
-    args = parser.parse_args(["serve", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return handlers[args.command](args, Console())
-    except AuditError as exc:
-        Console(stderr=True).print(f"[red]socialaudit: error:[/red] {exc}", highlight=False)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from audit.exceptions import ConfigError
+from audit.inputs import aws_client
 from audit.pii._config import PiiConfig
 from audit.pii._engine import Finding
-from audit.pii._sources import ObjectInfo, aws_client, get_path, set_path
+from audit.pii._sources import ObjectInfo, get_path, set_path
 
 __all__ = ["FindingsWriter", "Redactor"]
 

@@ -29,10 +29,8 @@ from audit.inputs import FORMATS, aws_client
 from audit.pii._sampling import SampleSpec, keep_object, sample_records
 
 __all__ = [
-    "FORMATS",
     "ObjectInfo",
     "RawRecord",
-    "aws_client",
     "get_path",
     "iter_source",
     "parse_source",

@@ -86,7 +86,6 @@ from audit.scans._reports import report_key as report_key
 from audit.scans._requests import _INPUT_FIELDS as _INPUT_FIELDS
 from audit.scans._requests import HTTP_RECOMMENDERS as HTTP_RECOMMENDERS
 from audit.scans._requests import MAX_RESAMPLES as MAX_RESAMPLES
-from audit.scans._requests import _source_of as _source_of
 from audit.scans._requests import input_files as input_files
 from audit.scans._steps import AGGREGATION_LEASE_S as AGGREGATION_LEASE_S
 from audit.scans._steps import STALE_QUEUED_S as STALE_QUEUED_S

@@ -390,17 +390,6 @@ def parse_request(body: Any) -> _AnyScan:
         raise ConfigError(format_validation_error(exc, "request")) from None
 
 
-def _source_of(request: _AnyScan) -> str:
-    """The input a scan is about: checked at submit (exists here, or is allowed on AWS)."""
-    if isinstance(request, AuditScan):
-        return request.data
-    if isinstance(request, RecommendationScan):
-        return request.recommendations or request.interactions or request.users
-    if isinstance(request, FaceScan):
-        return request.manifest
-    return request.source
-
-
 #: Per request type, every field that names a file or folder the scan reads.
 _INPUT_FIELDS: dict[str, tuple[str, ...]] = {
     "AuditScan": ("data", "groups_file", "model", "templates", "identities"),

@@ -21,7 +21,7 @@ from audit.scans._messages import (
     parse_message,
 )
 from audit.scans._reports import render_reports
-from audit.scans._requests import PiiScan, _AnyScan, _source_of, input_files, parse_request
+from audit.scans._requests import PiiScan, _AnyScan, input_files, parse_request
 from audit.storage import LocalStore, QueueName, ScanRecord
 
 if TYPE_CHECKING:
@@ -88,7 +88,6 @@ def submit_scan(
     IdempotencyConflictError
         ``idempotency_key`` was used with a different request.
     """
-    source = _source_of(request)
     for name, value in input_files(request):
         backend.sources.check(value, name)  # on AWS: s3:// URIs only, for every input
         if "://" not in value and not Path(value).exists():  # found now, not after a queue
@@ -104,7 +103,7 @@ def submit_scan(
     if isinstance(request, PiiScan):
         for name, dest in (("findings", request.findings), ("redact_to", request.redact_to)):
             if dest:
-                backend.sources.check_destination(dest, name, source=source)
+                backend.sources.check_destination(dest, name, source=request.source)
     now = _now()
     record = ScanRecord(
         id=uuid.uuid4().hex,

@@ -60,13 +60,9 @@ from audit.storage._store import IdempotencyConflictError, ScanRecord, ScanStore
 
 # isort: split
 # Not in __all__, but reached as ``audit.storage.<name>`` by the scans, the Lambda handlers and
-# tests: every other public name this module held before it became a package, and the private
-# ones callers use (``_child_run`` is what the local queue's worker processes run).
-from audit.storage._local_queue import _child_run as _child_run
+# tests: every other public name this module held before it became a package, and ``_now_iso``.
 from audit.storage._queues import SQS_MAX_BYTES as SQS_MAX_BYTES
 from audit.storage._queues import QueueName as QueueName
-from audit.storage._sources import FORMATS as FORMATS
-from audit.storage._sources import _split_s3 as _split_s3
 from audit.storage._sources import iter_chunks as iter_chunks
 from audit.storage._store import IDEMPOTENCY_TTL_S as IDEMPOTENCY_TTL_S
 from audit.storage._store import ScanStatus as ScanStatus

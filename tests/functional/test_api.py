@@ -435,7 +435,7 @@ def _free_port() -> int:
 def test_serve_refuses_to_start_without_a_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SOCIALAUDIT_API_TOKEN"}
     out = subprocess.run(
-        [sys.executable, "-m", "audit.cli_serve", "--home", str(tmp_path)],
+        [sys.executable, "-m", "audit.cli", "serve", "--home", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
