@@ -8,6 +8,7 @@ from contextlib import suppress
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from audit.inputs import join
 from audit.scans._batch import BatchRef, current_batch
 from audit.scans._messages import Unit
 from audit.scans._records import ReadStats
@@ -50,9 +51,7 @@ def _redacted_name(source: str, unit: Unit) -> str:
 
 
 def _dest_join(dest: str, *parts: str) -> str:
-    if dest.startswith("s3://"):
-        return "/".join([dest.rstrip("/"), *parts])
-    return str(Path(dest, *parts))
+    return str(join(dest, "/".join(parts)))
 
 
 class _UnitRedactor:
