@@ -21,10 +21,10 @@ users (:func:`audit.metrics._ranking.resampled_unit_sums`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,26 +33,25 @@ from numpy.typing import NDArray
 from audit.data import read_table
 from audit.exceptions import ConfigError, DataError
 from audit.metrics._bootstrap import BootstrapSettings
-from audit.metrics._disparity import four_fifths_verdict, ratio_band_verdict
+from audit.metrics._disparity import impact_ratio, min_over_max
+from audit.metrics._group_report import (
+    Compared,
+    CrossGroup,
+    EvidenceRule,
+    GroupRecords,
+    GroupTable,
+    Reference,
+    ReportRules,
+    Verdict,
+    assess,
+    slice_records,
+)
 from audit.metrics._groups import Partition
 from audit.metrics._ranking import cell_sums, resampled_unit_sums
-from audit.recommendation import (
-    _ci,
-    _first_row,
-    _ids,
-    _input,
-    _label,
-    _min_over_max,
-    _ratio,
-    _reference,
-    _require,
-    _slices,
-)
+from audit.recommendation import _first_row, _ids, _input, _ratio, _require, _slices
 from audit.results import SCHEMA_VERSION, provenance
 
 __all__ = ["AdsOptions", "Delivery", "ads_audit", "load_delivery"]
-
-Reference = Literal["largest", "best"] | Mapping[str, str]
 
 #: Per-group metrics, in the order of the value columns used below.
 AD_METRICS = (
@@ -86,7 +85,8 @@ class AdsOptions:
     ----------
     reference
         Reference group for disparities: ``largest`` (most eligible users), ``best`` (highest
-        rate) or ``{attribute: group}``.
+        rate) or ``{attribute: group}``; always a group with sufficient evidence (naming
+        another is refused).
     min_users
         A group needs this many eligible users for a verdict (else ``insufficient_evidence``).
     min_group_size
@@ -265,6 +265,44 @@ def load_delivery(
     )
 
 
+#: What the audit reports per group of one ad (or all ads pooled). Being shown the ad is the
+#: favourable outcome, so higher delivery and reach rates are better.
+PER_AD_TABLE = GroupTable(
+    published=AD_METRICS,
+    summaries=(
+        CrossGroup("delivery_impact_ratio", ("delivery_rate",), min_over_max),
+        CrossGroup("reach_impact_ratio", ("reach_rate",), min_over_max),
+    ),
+    verdicts=(
+        Verdict("four_fifths", "impact_ratio", "four_fifths"),
+        Verdict("skew", "skew_ratio", "band"),
+    ),
+)
+#: All ads pooled: also compared with the reference group.
+POOLED_TABLE = GroupTable(
+    published=PER_AD_TABLE.published,
+    compared=(Compared("delivery_rate", "higher"), Compared("reach_rate", "higher")),
+    summaries=PER_AD_TABLE.summaries,
+    verdicts=PER_AD_TABLE.verdicts,
+)
+
+
+def _rates(s: NDArray[np.float64], sufficient: NDArray[np.bool_]) -> dict[str, NDArray[np.float64]]:
+    """The AD_METRICS from group sums ``(..., G, 1 + 3)`` (column 0: users drawn)."""
+    e, c, r = s[..., 1], s[..., 2], s[..., 3]
+    el_share = _ratio(e, e.sum(axis=-1, keepdims=True))
+    de_share = _ratio(c, c.sum(axis=-1, keepdims=True))
+    rate = _ratio(c, e)
+    return {
+        "eligible_share": el_share,
+        "delivery_share": de_share,
+        "skew_ratio": _ratio(de_share, el_share),
+        "delivery_rate": rate,
+        "reach_rate": _ratio(r, e),
+        "impact_ratio": impact_ratio(rate, sufficient),
+    }
+
+
 def _block(
     values: NDArray[np.float64],
     cells: NDArray[np.int64],
@@ -272,144 +310,47 @@ def _block(
     options: AdsOptions,
     rng: np.random.Generator,
     *,
-    with_disparities: bool,
+    table: GroupTable,
 ) -> dict[str, Any]:
     """Records for one ad (or all pooled) from per-user ``[eligible, impressions, reached]``."""
-    level = options.bootstrap.level
     sums = cell_sums(values, cells, partition.n_cells)  # users, eligible, impressions, reached
     resampled = resampled_unit_sums(values, cells, partition.n_cells, options.bootstrap, rng)
     boot = None if resampled is None else resampled.sums
-
-    def rates(s: NDArray[np.float64], sufficient: NDArray[np.bool_]) -> NDArray[np.float64]:
-        """The AD_METRICS from group sums ``(..., G, 1 + 3)`` (column 0: users drawn)."""
-        e, c, r = s[..., 1], s[..., 2], s[..., 3]
-        el_share = _ratio(e, e.sum(axis=-1, keepdims=True))
-        de_share = _ratio(c, c.sum(axis=-1, keepdims=True))
-        rate = _ratio(c, e)
-        with np.errstate(all="ignore"):
-            top = np.nanmax(np.where(sufficient, rate, np.nan), axis=-1, keepdims=True)
-        impact = _ratio(rate, top) if sufficient.any() else np.full(rate.shape, np.nan)
-        return np.stack(
-            [el_share, de_share, _ratio(de_share, el_share), rate, _ratio(r, e), impact],
-            axis=-1,
-        )
-
+    rules = ReportRules(options.reference, options.band, options.bootstrap.level)
     total = sums.sum(axis=0)
-    groups: list[dict[str, Any]] = []
-    suppressed: list[dict[str, Any]] = []
-    disparities: list[dict[str, Any]] = []
-    summary: list[dict[str, Any]] = []
+    records = GroupRecords()
     for cols in _slices(list(partition.frame.columns)):
         sl = partition.slice(cols)
         agg = sl.aggregate(sums)
         n = agg[:, 0]
-        shown = n >= options.min_group_size
-        sufficient = shown & (n >= options.min_users)
-        m = rates(agg, sufficient)
-        mb = None if boot is None else rates(sl.aggregate(boot), sufficient)
-        for g, key in enumerate(sl.groups):
-            if not shown[g]:
-                suppressed.append(
-                    {
-                        "attribute": sl.attribute,
-                        "group": _label(key),
-                        "reason": f"fewer than {options.min_group_size} eligible users",
-                    }
-                )
-                continue
-            metrics = {
-                name: _ci(m[g, j], None if mb is None else mb[:, g, j], level)
-                for j, name in enumerate(AD_METRICS)
-            }
-            groups.append(
+        evidence = assess(
+            sl,
+            n,
+            min_group_size=options.min_group_size,
+            unit="eligible users",
+            rules=((EvidenceRule("eligible users", options.min_users, "--min-users"), n),),
+        )
+        records.extend(
+            slice_records(
+                table,
+                rules,
+                evidence,
+                _rates(agg, evidence.sufficient),
+                None if boot is None else _rates(sl.aggregate(boot), evidence.sufficient),
                 {
-                    "attribute": sl.attribute,
-                    "group": _label(key),
-                    "n": int(n[g]),
-                    "positives": int(agg[g, 3]),
-                    "negatives": int(agg[g, 1] - agg[g, 3]),
-                    "impressions": int(agg[g, 2]),
-                    "metrics": metrics,
-                    "verdicts": {
-                        "evidence": "sufficient" if sufficient[g] else "insufficient_evidence",
-                        "four_fifths": four_fifths_verdict(
-                            metrics["impact_ratio"]["value"], bool(sufficient[g])
-                        ),
-                        "skew": ratio_band_verdict(
-                            metrics["skew_ratio"]["value"], options.band, bool(sufficient[g])
-                        ),
-                    },
-                }
+                    "n": n,
+                    "positives": agg[:, 3],
+                    "negatives": agg[:, 1] - agg[:, 3],
+                    "impressions": agg[:, 2],
+                },
             )
-        if with_disparities:
-            for name in ("delivery_rate", "reach_rate"):
-                j = AD_METRICS.index(name)
-                ref = _reference(sl, options.reference, n, sufficient, m[:, j])
-                if ref is None:
-                    continue
-                for g, key in enumerate(sl.groups):
-                    if g == ref or not shown[g]:
-                        continue
-                    ratio = _ci(
-                        _ratio(m[g, j], m[ref, j]),
-                        None if mb is None else _ratio(mb[:, g, j], mb[:, ref, j]),
-                        level,
-                    )
-                    disparities.append(
-                        {
-                            "attribute": sl.attribute,
-                            "group": _label(key),
-                            "reference": _label(sl.groups[ref]),
-                            "metric": name,
-                            "difference": _ci(
-                                m[g, j] - m[ref, j],
-                                None if mb is None else mb[:, g, j] - mb[:, ref, j],
-                                level,
-                            ),
-                            "ratio": ratio,
-                            "verdict": ratio_band_verdict(
-                                ratio["value"],
-                                options.band,
-                                bool(sufficient[g] and sufficient[ref]),
-                            ),
-                        }
-                    )
-        included = [_label(k) for k, ok in zip(sl.groups, sufficient, strict=True) if ok]
-        excluded = [
-            _label(k) for k, ok, s in zip(sl.groups, sufficient, shown, strict=True) if s and not ok
-        ]
-        for name, metric in (
-            ("delivery_impact_ratio", "delivery_rate"),
-            ("reach_impact_ratio", "reach_rate"),
-        ):
-            j = AD_METRICS.index(metric)
-            est = (
-                _ci(
-                    _min_over_max(m[sufficient, j]),
-                    None if mb is None else _min_over_max(mb[:, sufficient, j]),
-                    level,
-                )
-                if len(included) >= 2
-                else {"value": None, "ci_low": None, "ci_high": None}
-            )
-            summary.append(
-                {
-                    "attribute": sl.attribute,
-                    "metric": name,
-                    **est,
-                    "groups_included": included,
-                    "groups_excluded_insufficient": excluded,
-                }
-            )
+        )
     return {
         "n": int(total[0]),
         "eligible": int(total[1]),
         "impressions": int(total[2]),
         "reached": int(total[3]),
-        "groups": groups,
-        "suppressed_groups": suppressed,
-        "disparities": disparities,
-        "summary": summary,
+        **records.as_dict(),
     }
 
 
@@ -447,9 +388,8 @@ def ads_audit(delivery: Delivery, options: AdsOptions | None = None) -> dict[str
     ).astype(np.float64)
     in_audience = pooled_vals[:, 0] > 0
     pooled = _block(
-        pooled_vals[in_audience], cells[in_audience], partition, options, rng,
-        with_disparities=True,
-    )  # fmt: skip
+        pooled_vals[in_audience], cells[in_audience], partition, options, rng, table=POOLED_TABLE
+    )
 
     per_ad = []
     bounds = np.searchsorted(delivery.eligible_ad, np.arange(len(delivery.ads) + 1))
@@ -460,7 +400,7 @@ def ads_audit(delivery: Delivery, options: AdsOptions | None = None) -> dict[str
         vals = np.column_stack(
             [np.ones(hi - lo), delivery.impressions[lo:hi], reached[lo:hi]]
         ).astype(np.float64)
-        block = _block(vals, cells[users], partition, options, rng, with_disparities=False)
+        block = _block(vals, cells[users], partition, options, rng, table=PER_AD_TABLE)
         per_ad.append(
             {
                 "ad": str(ad),

@@ -25,11 +25,10 @@ Every metric is defined once, in :mod:`audit.metrics._ranking`.
 from __future__ import annotations
 
 import importlib
-import warnings
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -37,11 +36,22 @@ from numpy.typing import NDArray
 
 from audit.data import file_sha256, read_table
 from audit.exceptions import AuditError, ConfigError, DataError, ModelError
-from audit.metrics._bootstrap import BootstrapSettings, Interval, percentile_interval
-from audit.metrics._disparity import _min_over_max as _min_over_max_nan
-from audit.metrics._disparity import _range as _range_nan
-from audit.metrics._disparity import ratio_band_verdict
-from audit.metrics._groups import MISSING, Partition, Slice
+from audit.metrics._bootstrap import BootstrapSettings, estimate
+from audit.metrics._disparity import min_over_max, spread
+from audit.metrics._group_report import (
+    AttributeGroups,
+    Compared,
+    CrossGroup,
+    EvidenceRule,
+    GroupRecords,
+    GroupTable,
+    Reference,
+    ReportRules,
+    Verdict,
+    assess,
+    slice_records,
+)
+from audit.metrics._groups import MISSING, Partition
 from audit.metrics._ranking import (
     RANKING_METRICS,
     average_recommendation_popularity,
@@ -74,7 +84,6 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
-Reference = Literal["largest", "best"] | Mapping[str, str]
 
 #: Name of the provider attribute derived from training popularity (short head / long tail).
 POPULARITY_TIER = "popularity_tier"
@@ -215,7 +224,8 @@ class RecommendationOptions:
         List length evaluated (ranks above ``k`` are ignored).
     reference
         Reference user group for disparities: ``largest`` (most users), ``best`` (best value of
-        each metric) or ``{attribute: group}``.
+        each metric) or ``{attribute: group}``; always a group with sufficient evidence (naming
+        another is refused).
     min_users
         A user group needs this many evaluated users for a verdict (else
         ``insufficient_evidence``); it cannot be the reference and is left out of summaries.
@@ -895,61 +905,48 @@ def _slices(columns: Sequence[str]) -> list[tuple[str, ...]]:
     return out
 
 
-def _label(key: Any) -> str | list[str]:
-    return list(key) if isinstance(key, tuple) else str(key)
-
-
-def _ci(point: Any, boot: Any, level: float) -> dict[str, float | None]:
-    ci = percentile_interval(point, boot, level)
-    assert isinstance(ci, Interval)
-    return ci.as_dict()
-
-
-def _reference(
-    sl: Slice,
-    reference: Reference,
-    n: NDArray[np.float64],
-    eligible: NDArray[np.bool_],
-    values: NDArray[np.float64],
-) -> int | None:
-    """Index of the reference group of ``sl`` (largest, best, or named); None if none eligible."""
-    if isinstance(reference, Mapping):
-        wanted = tuple(reference[c] for c in sl.columns if c in reference)
-        if len(wanted) == len(sl.columns):
-            key = wanted[0] if len(wanted) == 1 else wanted
-            if key not in sl.groups:
-                raise ConfigError(
-                    f"reference group {key!r} for {sl.name!r} does not occur in the data; "
-                    f"groups are: {', '.join(map(str, sl.groups))}"
-                )
-            return sl.groups.index(key)
-        reference = "largest"
-    if not eligible.any():
-        return None
-    if reference == "best":
-        masked = np.where(eligible, values, np.nan)
-        return None if np.isnan(masked).all() else int(np.nanargmax(masked))
-    return int(np.argmax(np.where(eligible, n, -1)))
-
-
-def _quietly(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``fn`` without numpy's "All-NaN slice" warning (a resample where no group is defined)."""
-
-    def wrapped(x: Any) -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return fn(x)
-
-    return wrapped
-
-
-_range = _quietly(_range_nan)
-_min_over_max = _quietly(_min_over_max_nan)
-
-
 def _ratio(a: Any, b: Any) -> Any:
     with np.errstate(all="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
+
+
+#: What the user side reports per user group: every ranking metric, compared with the
+#: reference group and summarised as its spread (difference) and min/max ratio.
+USER_TABLE = GroupTable(
+    published=tuple(RANKING_METRICS),
+    compared=tuple(Compared(name, m.better) for name, m in RANKING_METRICS.items()),
+    summaries=tuple(
+        CrossGroup(f"{name}_{suffix}", (name,), fn)
+        for name in RANKING_METRICS
+        for suffix, fn in (("difference", spread), ("ratio", min_over_max))
+    ),
+    verdicts=(Verdict("ndcg_vs_reference", "ndcg", "reference", on_reference="within_band"),),
+    tags={"side": "user"},
+)
+
+#: What the provider side reports per provider group (Singh & Joachims 2018).
+PROVIDER_TABLE = GroupTable(
+    published=(
+        "exposure_share",
+        "catalogue_share",
+        "relevance_share",
+        "exposure_to_relevance_ratio",
+        "exposure_to_catalogue_ratio",
+    ),
+    summaries=(
+        CrossGroup(
+            "exposure_to_relevance_ratio_min_over_max",
+            ("exposure_to_relevance_ratio",),
+            min_over_max,
+        ),
+    ),
+    verdicts=(Verdict("exposure_vs_relevance", "exposure_to_relevance_ratio", "band"),),
+    tags={"side": "provider"},
+)
+
+
+def _rules(options: RecommendationOptions) -> ReportRules:
+    return ReportRules(options.reference, options.band, options.bootstrap.level)
 
 
 def _user_side(
@@ -999,15 +996,14 @@ def _user_side(
         "positives": int(judged[:, 0].sum()),
         "negatives": int(judged[:, 1].sum()),
         "metrics": {
-            m: _ci(overall_mean[j], None if overall_boot is None else overall_boot[:, j], level)
+            m: estimate(
+                overall_mean[j], None if overall_boot is None else overall_boot[:, j], level
+            )
             for j, m in enumerate(names)
         },
     }
 
-    groups: list[dict[str, Any]] = []
-    suppressed: list[dict[str, Any]] = []
-    disparities: list[dict[str, Any]] = []
-    summary: list[dict[str, Any]] = []
+    records = GroupRecords()
     for cols in _slices(list(attrs.columns)):
         sl = partition.slice(cols)
         agg = sl.aggregate(sums)  # (G, 1 + m)
@@ -1016,113 +1012,36 @@ def _user_side(
         n = agg[:, 0]
         mean = means(agg)
         mean_boot = None if agg_boot is None else means(agg_boot)
-        shown = n >= options.min_group_size
-        sufficient = shown & (n >= options.min_users) & (agg_judged[:, 0] >= options.min_positives)
-        refs = {
-            m: _reference(sl, options.reference, n, sufficient, mean[:, j])
-            for j, m in enumerate(names)
-        }
-        for g, key in enumerate(sl.groups):
-            if not shown[g]:
-                suppressed.append(
-                    {
-                        "attribute": sl.attribute,
-                        "group": _label(key),
-                        "side": "user",
-                        "reason": f"fewer than {options.min_group_size} evaluated users",
-                    }
-                )
-                continue
-            ndcg_ref = refs["ndcg"]
-            ndcg_ratio = None if ndcg_ref is None else _float(_ratio(mean[g, 0], mean[ndcg_ref, 0]))
-            groups.append(
-                {
-                    "side": "user",
-                    "attribute": sl.attribute,
-                    "group": _label(key),
-                    "n": int(n[g]),
-                    "positives": int(agg_judged[g, 0]),
-                    "negatives": int(agg_judged[g, 1]),
-                    "metrics": {
-                        m: _ci(mean[g, j], None if mean_boot is None else mean_boot[:, g, j], level)
-                        for j, m in enumerate(names)
-                    },
-                    "verdicts": {
-                        "evidence": "sufficient" if sufficient[g] else "insufficient_evidence",
-                        "ndcg_vs_reference": ratio_band_verdict(
-                            ndcg_ratio,
-                            options.band,
-                            bool(sufficient[g] and ndcg_ref is not None and sufficient[ndcg_ref]),
-                        ),
-                    },
-                }
+        evidence = assess(
+            sl,
+            n,
+            min_group_size=options.min_group_size,
+            unit="evaluated users",
+            rules=(
+                (EvidenceRule("evaluated users", options.min_users, "--min-users"), n),
+                (
+                    EvidenceRule(
+                        "relevant held-out judgments", options.min_positives, "--min-positives"
+                    ),
+                    agg_judged[:, 0],
+                ),
+            ),
+        )
+        records.extend(
+            slice_records(
+                USER_TABLE,
+                _rules(options),
+                evidence,
+                {m: mean[:, j] for j, m in enumerate(names)},
+                None if mean_boot is None else {m: mean_boot[:, :, j] for j, m in enumerate(names)},
+                {"n": n, "positives": agg_judged[:, 0], "negatives": agg_judged[:, 1]},
             )
-        for j, m in enumerate(names):
-            ref = refs[m]
-            if ref is None:
-                continue
-            for g, key in enumerate(sl.groups):
-                if g == ref or not shown[g]:
-                    continue
-                b_diff = b_ratio = None
-                if mean_boot is not None:
-                    b_diff = mean_boot[:, g, j] - mean_boot[:, ref, j]
-                    b_ratio = _ratio(mean_boot[:, g, j], mean_boot[:, ref, j])
-                ratio = _ci(_ratio(mean[g, j], mean[ref, j]), b_ratio, level)
-                disparities.append(
-                    {
-                        "attribute": sl.attribute,
-                        "group": _label(key),
-                        "reference": _label(sl.groups[ref]),
-                        "metric": m,
-                        "difference": _ci(mean[g, j] - mean[ref, j], b_diff, level),
-                        "ratio": ratio,
-                        "verdict": ratio_band_verdict(
-                            ratio["value"],
-                            options.band,
-                            bool(sufficient[g] and sufficient[ref]),
-                        ),
-                    }
-                )
-        included = [_label(key) for key, ok in zip(sl.groups, sufficient, strict=True) if ok]
-        excluded = [
-            _label(key)
-            for key, ok, s in zip(sl.groups, sufficient, shown, strict=True)
-            if s and not ok
-        ]
-        for j, m in enumerate(names):
-            for suffix, fn in (("difference", _range), ("ratio", _min_over_max)):
-                est: dict[str, float | None]
-                if len(included) < 2:
-                    est = {"value": None, "ci_low": None, "ci_high": None}
-                else:
-                    est = _ci(
-                        fn(mean[sufficient, j]),
-                        None if mean_boot is None else fn(mean_boot[:, sufficient, j]),
-                        level,
-                    )
-                summary.append(
-                    {
-                        "attribute": sl.attribute,
-                        "metric": f"{m}_{suffix}",
-                        **est,
-                        "groups_included": included,
-                        "groups_excluded_insufficient": excluded,
-                    }
-                )
+        )
     return {
         "overall": overall,
-        "groups": groups,
-        "suppressed_groups": suppressed,
-        "disparities": disparities,
-        "summary": summary,
+        **records.as_dict(),
         "bootstrap": "none" if resampled is None else resampled.method,
     }
-
-
-def _float(x: Any) -> float | None:
-    v = float(x)
-    return v if np.isfinite(v) else None
 
 
 def _provider_groups(ev: Evaluation, tail: NDArray[np.bool_]) -> dict[str, pd.Series]:
@@ -1154,9 +1073,7 @@ def _provider_side(
     weight = np.broadcast_to(position_weight(np.arange(1, ev.k + 1)), recs.shape)
     rel = ev.judged_gain > 0
 
-    groups: list[dict[str, Any]] = []
-    suppressed: list[dict[str, Any]] = []
-    summary: list[dict[str, Any]] = []
+    records = GroupRecords()
     methods: set[str] = set()
     for attr, labels in _provider_groups(ev, tail).items():
         known = labels.notna().to_numpy()
@@ -1195,80 +1112,51 @@ def _provider_side(
                 _ratio(r, r.sum(axis=-1, keepdims=True)),
             )
 
-        e_share, r_share = shares(point)
-        e_boot, r_boot = (None, None) if b is None else shares(b)
         n_cat = np.bincount(code[known], minlength=p).astype(np.float64)
         c_share = n_cat / n_cat.sum()
+
+        def provider_metrics(
+            v: NDArray[np.float64], c_share: NDArray[np.float64] = c_share
+        ) -> dict[str, NDArray[np.float64]]:
+            e_share, r_share = shares(v)
+            with np.errstate(all="ignore"):
+                return {
+                    "exposure_share": e_share,
+                    "relevance_share": r_share,
+                    "exposure_to_relevance_ratio": _ratio(e_share, r_share),
+                    "exposure_to_catalogue_ratio": e_share / c_share,
+                }
+
         pos = np.bincount(g_j[rel & (g_j >= 0)], minlength=p)
         neg = np.bincount(g_j[~rel & (g_j >= 0)], minlength=p)
-        shown = n_cat >= options.min_group_size
-        sufficient = shown & (pos >= options.min_positives)
-        e_to_r = _ratio(e_share, r_share)
-        e_to_r_boot = None if e_boot is None else _ratio(e_boot, r_boot)
-        for g, name in enumerate(names):
-            if not shown[g]:
-                suppressed.append(
-                    {
-                        "attribute": attr,
-                        "group": name,
-                        "side": "provider",
-                        "reason": f"fewer than {options.min_group_size} catalogue items",
-                    }
-                )
-                continue
-            ratio = _ci(e_to_r[g], None if e_to_r_boot is None else e_to_r_boot[:, g], level)
-            groups.append(
-                {
-                    "side": "provider",
-                    "attribute": attr,
-                    "group": name,
-                    "n": int(n_cat[g]),
-                    "positives": int(pos[g]),
-                    "negatives": int(neg[g]),
-                    "metrics": {
-                        "exposure_share": _ci(
-                            e_share[g], None if e_boot is None else e_boot[:, g], level
-                        ),
-                        "catalogue_share": _ci(c_share[g], None, level),
-                        "relevance_share": _ci(
-                            r_share[g], None if r_boot is None else r_boot[:, g], level
-                        ),
-                        "exposure_to_relevance_ratio": ratio,
-                        "exposure_to_catalogue_ratio": _ci(
-                            e_share[g] / c_share[g],
-                            None if e_boot is None else e_boot[:, g] / c_share[g],
-                            level,
-                        ),
-                    },
-                    "verdicts": {
-                        "evidence": "sufficient" if sufficient[g] else "insufficient_evidence",
-                        "exposure_vs_relevance": ratio_band_verdict(
-                            ratio["value"], options.band, bool(sufficient[g])
-                        ),
-                    },
-                }
-            )
-        included = [n for n, ok in zip(names, sufficient, strict=True) if ok]
-        excluded = [n for n, ok, s in zip(names, sufficient, shown, strict=True) if s and not ok]
-        est = (
-            _ci(
-                _min_over_max(e_to_r[sufficient]),
-                None if e_to_r_boot is None else _min_over_max(e_to_r_boot[:, sufficient]),
-                level,
-            )
-            if len(included) >= 2
-            else {"value": None, "ci_low": None, "ci_high": None}
+        evidence = assess(
+            AttributeGroups(attr, tuple(names)),
+            n_cat,
+            min_group_size=options.min_group_size,
+            unit="catalogue items",
+            rules=(
+                (
+                    EvidenceRule(
+                        "relevant held-out judgments on its items",
+                        options.min_positives,
+                        "--min-positives",
+                    ),
+                    pos,
+                ),
+            ),
         )
-        summary.append(
-            {
-                "attribute": attr,
-                "metric": "exposure_to_relevance_ratio_min_over_max",
-                **est,
-                "groups_included": included,
-                "groups_excluded_insufficient": excluded,
-            }
+        records.extend(
+            slice_records(
+                PROVIDER_TABLE,
+                _rules(options),
+                evidence,
+                {**provider_metrics(point), "catalogue_share": c_share},
+                None if b is None else provider_metrics(b),  # the catalogue is not resampled
+                {"n": n_cat, "positives": pos, "negatives": neg},
+            )
         )
 
+    summary = records.summary
     # Catalogue-wide popularity and concentration measures, over every user with a list.
     listed = ev.recs[ev.has_list]
     exposure = item_exposure(listed, n_items)[ev.in_catalogue]
@@ -1295,15 +1183,15 @@ def _provider_side(
         rec: dict[str, Any] = {
             "attribute": "catalogue",
             "metric": metric,
-            **_ci(value, b_vals, level),
+            **estimate(value, b_vals, level),
             "groups_included": [],
         }
         if note:
             rec["note"] = note
         summary.append(rec)
     return {
-        "groups": groups,
-        "suppressed_groups": suppressed,
+        "groups": records.groups,
+        "suppressed_groups": records.suppressed_groups,
         "summary": summary,
         "bootstrap": methods,
         "provider": {

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,9 +38,20 @@ from audit.face._manifest import (
     Templates,
 )
 from audit.face._pairs import PairStats, SubjectPairs, score_all_pairs, score_listed_pairs
-from audit.metrics._bootstrap import BootstrapSettings, Interval, percentile_interval
-from audit.metrics._disparity import ratio_band_verdict
-from audit.metrics._engine import group_label
+from audit.metrics._bootstrap import BootstrapSettings, estimate
+from audit.metrics._group_report import (
+    Compared,
+    CrossGroup,
+    EvidenceRule,
+    GroupRecords,
+    GroupTable,
+    Reference,
+    ReportRules,
+    Verdict,
+    assess,
+    group_label,
+    slice_records,
+)
 from audit.metrics._groups import Partition, Slice
 from audit.metrics._verification import (
     DEFINITIONS,
@@ -57,11 +68,9 @@ __all__ = ["DEFAULT_TARGET_FMR", "FaceOptions", "face_audit"]
 DEFAULT_TARGET_FMR = 1e-4
 
 Progress = Callable[[int, int], None]
-Reference = Literal["largest", "best"] | Mapping[str, str]
 Array = NDArray[np.float64]
 
 METRICS = ("fmr", "fnmr", "ftd", "multiple_faces")
-COMPARED = ("fmr", "fnmr")
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,8 @@ class FaceOptions:
         similarity scores). face_recognition's default is 0.6.
     reference
         Reference group of disparities: ``largest`` (most subjects), ``best`` (lowest rate),
-        or ``{attribute: group}``.
+        or ``{attribute: group}``; always a group with sufficient evidence (naming another is
+        refused).
     min_genuine_pairs, min_impostor_pairs
         Below either, a group's verdict is ``insufficient_evidence`` and it is left out of
         cross-group summaries. ``min_impostor_pairs`` defaults to the rule of three,
@@ -274,32 +284,42 @@ def _resample(
 # --------------------------------------------------------------------------- the document
 
 
-def _interval(point: float, boot: Array | None, level: float) -> dict[str, float | None]:
-    ci = percentile_interval(point, boot, level)
-    assert isinstance(ci, Interval)
-    return ci.as_dict()
+def _nanmax(x: Array) -> Array:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples stay NaN
+        return np.nanmax(np.asarray(x, dtype=np.float64), axis=-1)
 
 
-def _pick_reference(
-    sl: Slice, values: Array, subjects: Array, eligible: NDArray[np.bool_], ref: Reference
-) -> int | None:
-    if isinstance(ref, Mapping):
-        wanted = tuple(ref[c] for c in sl.columns if c in ref)
-        if len(wanted) == len(sl.columns):
-            key = wanted[0] if len(wanted) == 1 else wanted
-            if key not in sl.groups:
-                raise ConfigError(
-                    f"reference group {key!r} for {sl.name!r} does not occur in the data; "
-                    f"groups are: {', '.join(map(str, sl.groups))}"
-                )
-            return sl.groups.index(key)
-        ref = "largest"
-    if not eligible.any():
+def _unbounded(metric: str) -> Callable[[Sequence[Array], Sequence[Any]], str | None]:
+    """Note on a max/min ratio whose lowest group had no error at all: not "no differential"."""
+
+    def note(args: Sequence[Array], included: Sequence[Any]) -> str | None:
+        (rates,) = args
+        if np.nanmin(rates) == 0 and np.nanmax(rates) > 0:
+            low = included[int(np.nanargmin(rates))]
+            return (
+                f"unbounded: group {low!r} has no {metric.upper()} errors while others do; "
+                f"read {metric}_max and the per-group intervals"
+            )
         return None
-    if ref == "best":
-        v = np.where(eligible, values, np.nan)
-        return None if np.isnan(v).all() else int(np.nanargmin(v))
-    return int(np.argmax(np.where(eligible, subjects, -1)))
+
+    return note
+
+
+#: What the face audit reports per group (NIST IR 8280): both error rates are compared with
+#: the reference, lower being better; the differentials are summarised as max/min ratios and
+#: worst-group rates.
+TABLE = GroupTable(
+    published=METRICS,
+    compared=(Compared("fmr", "lower"), Compared("fnmr", "lower")),
+    summaries=(
+        CrossGroup("fmr_max_min_ratio", ("fmr",), max_min_ratio, explain=_unbounded("fmr")),
+        CrossGroup("fnmr_max_min_ratio", ("fnmr",), max_min_ratio, explain=_unbounded("fnmr")),
+        CrossGroup("fmr_max", ("fmr",), _nanmax, min_groups=1),
+        CrossGroup("fnmr_max", ("fnmr",), _nanmax, min_groups=1),
+    ),
+    verdicts=(Verdict("fmr", "fmr", "reference"), Verdict("fnmr", "fnmr", "reference")),
+)
 
 
 def _fmr_matrix(sl: Slice, shown: NDArray[np.bool_], stats: PairStats) -> dict[str, Any]:
@@ -490,7 +510,7 @@ def face_audit(
 
     def metric_block(c: int) -> dict[str, dict[str, float | None]]:
         return {
-            m: _interval(
+            m: estimate(
                 float(getattr(point, m)[0, c]),
                 None if boot is None else getattr(boot, m)[:, c],
                 level,
@@ -498,138 +518,45 @@ def face_audit(
             for m in METRICS
         }
 
-    groups: list[dict[str, Any]] = []
-    suppressed: list[dict[str, Any]] = []
-    disparities: list[dict[str, Any]] = []
-    summary: list[dict[str, Any]] = []
+    rules = ReportRules(options.reference, options.band, level)
+    evidence_rules = (
+        EvidenceRule("genuine pairs", options.min_genuine_pairs, "--min-genuine-pairs"),
+        EvidenceRule("impostor pairs", int(min_imp), "--min-impostor-pairs"),
+    )
+    records = GroupRecords()
     matrices: list[dict[str, Any]] = []
     dets: list[dict[str, Any]] = []
     j0 = 1
     for sl in slices:
-        G = len(sl.groups)
-        cs = np.arange(j0, j0 + G)
-        j0 += G
-        shown = subjects_per_col[cs] >= options.min_group_size
-        sufficient = (
-            shown
-            & (point.genuine[0, cs] >= options.min_genuine_pairs)
-            & (point.impostor[0, cs] >= min_imp)
+        cs = np.arange(j0, j0 + len(sl.groups))
+        j0 += len(sl.groups)
+        genuine, impostor = point.genuine[0, cs], point.impostor[0, cs]
+        evidence = assess(
+            sl,
+            subjects_per_col[cs],
+            min_group_size=options.min_group_size,
+            unit="subjects",
+            rules=tuple(zip(evidence_rules, (genuine, impostor), strict=True)),
         )
-        refs = {
-            m: _pick_reference(
-                sl, getattr(point, m)[0, cs], subjects_per_col[cs], sufficient, options.reference
-            )
-            for m in COMPARED
-        }
-        # A suppressed group cannot be the reference: ratios to it would reveal its rates.
-        refs = {m: (r if r is not None and shown[r] else None) for m, r in refs.items()}
-        for g, key in enumerate(sl.groups):
-            c = cs[g]
-            if not shown[g]:
-                suppressed.append(
-                    {
-                        "attribute": sl.attribute,
-                        "group": group_label(key),
-                        "reason": f"fewer than {options.min_group_size} subjects",
-                    }
-                )
-                continue
-            verdicts = {"evidence": "sufficient" if sufficient[g] else "insufficient_evidence"}
-            for m in COMPARED:
-                ref = refs[m]
-                if ref is None:
-                    verdicts[m] = "insufficient_evidence"
-                    continue
-                if g == ref:
-                    verdicts[m] = "reference"
-                    continue
-                a, r = getattr(point, m)[0, c], getattr(point, m)[0, cs[ref]]
-                with np.errstate(all="ignore"):
-                    diff, ratio = a - r, (a / r if r > 0 else np.nan)
-                    b_diff = b_ratio = None
-                    if boot is not None:
-                        ba, br = getattr(boot, m)[:, c], getattr(boot, m)[:, cs[ref]]
-                        b_diff = ba - br
-                        b_ratio = np.where(br > 0, ba / np.where(br > 0, br, 1.0), np.nan)
-                ratio_ci = _interval(ratio, b_ratio, level)
-                verdict = ratio_band_verdict(
-                    ratio_ci["value"], options.band, bool(sufficient[g] and sufficient[ref])
-                )
-                verdicts[m] = verdict
-                disparities.append(
-                    {
-                        "attribute": sl.attribute,
-                        "group": group_label(key),
-                        "reference": group_label(sl.groups[ref]),
-                        "metric": m,
-                        "difference": _interval(diff, b_diff, level),
-                        "ratio": ratio_ci,
-                        "verdict": verdict,
-                    }
-                )
-            groups.append(
+        records.extend(
+            slice_records(
+                TABLE,
+                rules,
+                evidence,
+                {m: getattr(point, m)[0, cs] for m in METRICS},
+                None if boot is None else {m: getattr(boot, m)[:, cs] for m in METRICS},
                 {
-                    "attribute": sl.attribute,
-                    "group": group_label(key),
-                    "n": int(images_per_col[c]),
-                    "subjects": int(subjects_per_col[c]),
-                    "templates": int(templates_per_col[c]),
-                    "positives": int(point.genuine[0, c]),
-                    "negatives": int(point.impostor[0, c]),
-                    "false_non_matches": int(point.false_non_matches[0, c]),
-                    "false_matches": (
-                        None
-                        if np.isnan(point.false_matches[0, c])
-                        else int(point.false_matches[0, c])
-                    ),
-                    "metrics": metric_block(c),
-                    "verdicts": verdicts,
-                }
+                    "n": images_per_col[cs],
+                    "subjects": subjects_per_col[cs],
+                    "templates": templates_per_col[cs],
+                    "positives": genuine,
+                    "negatives": impostor,
+                    "false_non_matches": point.false_non_matches[0, cs],
+                    "false_matches": point.false_matches[0, cs],
+                },
             )
-        included = [group_label(k) for k, ok in zip(sl.groups, sufficient, strict=True) if ok]
-        excluded = [
-            group_label(k)
-            for k, ok, s in zip(sl.groups, sufficient, shown, strict=True)
-            if s and not ok
-        ]
-        for name, m, fn in (
-            ("fmr_max_min_ratio", "fmr", max_min_ratio),
-            ("fnmr_max_min_ratio", "fnmr", max_min_ratio),
-            ("fmr_max", "fmr", _nanmax),
-            ("fnmr_max", "fnmr", _nanmax),
-        ):
-            need = 2 if name.endswith("ratio") else 1
-            note = None
-            if len(included) < need:
-                value: dict[str, float | None] = Interval(None, None, None).as_dict()
-                note = f"fewer than {need} groups with sufficient evidence"
-            else:
-                sel = cs[sufficient]
-                rates = getattr(point, m)[0, sel]
-                value = _interval(
-                    float(fn(rates)),
-                    None if boot is None else fn(getattr(boot, m)[:, sel]),
-                    level,
-                )
-                if need == 2 and np.nanmin(rates) == 0 and np.nanmax(rates) > 0:
-                    # Not "no differential": the lowest group had no error at all.
-                    low = group_label(
-                        sl.groups[int(np.flatnonzero(sufficient)[np.nanargmin(rates)])]
-                    )
-                    note = (
-                        f"unbounded: group {low!r} has no {m.upper()} errors while others do; "
-                        f"read {m}_max and the per-group intervals"
-                    )
-            summary.append(
-                {
-                    "attribute": sl.attribute,
-                    "metric": name,
-                    **value,
-                    "groups_included": included,
-                    "groups_excluded_insufficient": excluded,
-                    "note": note,
-                }
-            )
+        )
+        shown = evidence.shown
         matrices.append(_fmr_matrix(sl, shown, stats))
         for g, key in enumerate(sl.groups):
             if shown[g]:
@@ -758,10 +685,7 @@ def face_audit(
         "kind": "face",
         "settings": settings,
         "overall": overall,
-        "groups": groups,
-        "suppressed_groups": suppressed,
-        "disparities": disparities,
-        "summary": summary,
+        **records.as_dict(),
         "face": face,
         "metric_definitions": dict(DEFINITIONS),
         "provenance": provenance(
@@ -771,9 +695,3 @@ def face_audit(
             extra_packages=extra,
         ),
     }
-
-
-def _nanmax(x: Array) -> Array:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples stay NaN
-        return np.nanmax(np.asarray(x, dtype=np.float64), axis=-1)

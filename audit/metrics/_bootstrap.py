@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["BootstrapSettings", "Interval", "multinomial_resamples", "percentile_interval"]
+__all__ = [
+    "BootstrapSettings",
+    "Interval",
+    "estimate",
+    "multinomial_resamples",
+    "percentile_interval",
+]
 
 
 @dataclass(frozen=True)
@@ -130,3 +136,15 @@ def percentile_interval(
         for v, a, b in zip(p, lo, hi, strict=True)
     ]
     return out[0] if scalar else out
+
+
+def estimate(
+    point: NDArray[np.float64] | float, resampled: NDArray[np.float64] | None, level: float
+) -> dict[str, float | None]:
+    """One statistic as written in result documents: ``{value, ci_low, ci_high}``.
+
+    The scalar case of :func:`percentile_interval`; ``resampled`` has shape ``(resamples,)``.
+    """
+    ci = percentile_interval(point, resampled, level)
+    assert isinstance(ci, Interval)
+    return ci.as_dict()

@@ -7,23 +7,35 @@ the point estimate and every resample go through the same code.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SUMMARIES", "Summary", "four_fifths_verdict", "ratio_band_verdict"]
+__all__ = [
+    "FOUR_FIFTHS",
+    "SUMMARIES",
+    "Summary",
+    "four_fifths_verdict",
+    "impact_ratio",
+    "min_over_max",
+    "ratio_band_verdict",
+    "spread",
+]
 
 Array = NDArray[np.float64]
 
 
-def _range(x: Array) -> Array:
+def spread(x: Array) -> Array:
+    """``max_g x_g - min_g x_g`` over the last axis, ignoring undefined (NaN) groups."""
     with np.errstate(all="ignore"):
         return np.nanmax(x, axis=-1) - np.nanmin(x, axis=-1)
 
 
-def _min_over_max(x: Array) -> Array:
+def min_over_max(x: Array) -> Array:
+    """``min_g x_g / max_g x_g`` over the last axis, ignoring NaN; NaN when the maximum is 0."""
     with np.errstate(all="ignore"):
         hi = np.nanmax(x, axis=-1)
         return np.where(hi > 0, np.nanmin(x, axis=-1) / np.where(hi > 0, hi, 1.0), np.nan)
@@ -55,11 +67,11 @@ class Summary:
 
 
 def _eod(tpr: Array, fpr: Array) -> Array:
-    return np.fmax(_range(tpr), _range(fpr))
+    return np.fmax(spread(tpr), spread(fpr))
 
 
 def _eor(tpr: Array, fpr: Array) -> Array:
-    return np.fmin(_min_over_max(tpr), _min_over_max(fpr))
+    return np.fmin(min_over_max(tpr), min_over_max(fpr))
 
 
 SUMMARIES: dict[str, Summary] = {
@@ -68,7 +80,7 @@ SUMMARIES: dict[str, Summary] = {
         Summary(
             "demographic_parity_difference",
             ("selection_rate",),
-            _range,
+            spread,
             "demographic_parity_difference",
             "max_g SR_g - min_g SR_g. Statistical parity (Dwork et al. 2012, 'Fairness through "
             "awareness'); fairlearn demographic_parity_difference.",
@@ -76,7 +88,7 @@ SUMMARIES: dict[str, Summary] = {
         Summary(
             "demographic_parity_ratio",
             ("selection_rate",),
-            _min_over_max,
+            min_over_max,
             "demographic_parity_ratio",
             "min_g SR_g / max_g SR_g over the positive (selected) decision; fairlearn "
             "demographic_parity_ratio.",
@@ -84,7 +96,7 @@ SUMMARIES: dict[str, Summary] = {
         Summary(
             "four_fifths_impact_ratio",
             ("favourable_rate",),
-            _min_over_max,
+            min_over_max,
             "demographic_parity_ratio",
             "min_g F_g / max_g F_g where F is the rate of the favourable outcome (1 - SR when "
             "a positive decision is adverse): the four-fifths rule; below 0.8 is evidence of "
@@ -109,14 +121,14 @@ SUMMARIES: dict[str, Summary] = {
         Summary(
             "equal_opportunity_difference",
             ("tpr",),
-            _range,
+            spread,
             "equal_opportunity_difference",
             "max_g TPR_g - min_g TPR_g. Equality of opportunity (Hardt, Price & Srebro 2016).",
         ),
         Summary(
             "fpr_difference",
             ("fpr",),
-            _range,
+            spread,
             "false_positive_rate_difference",
             "max_g FPR_g - min_g FPR_g: the spread in how often acceptable content is wrongly "
             "flagged (people wrongly penalised).",
@@ -124,7 +136,7 @@ SUMMARIES: dict[str, Summary] = {
         Summary(
             "fnr_difference",
             ("fnr",),
-            _range,
+            spread,
             "false_negative_rate_difference",
             "max_g FNR_g - min_g FNR_g: the spread in how often violating content is missed.",
         ),
@@ -133,6 +145,19 @@ SUMMARIES: dict[str, Summary] = {
 
 #: Impact-ratio threshold of the four-fifths rule, 29 CFR 1607.4(D).
 FOUR_FIFTHS = 0.8
+
+
+def impact_ratio(favourable: Array, eligible: NDArray[np.bool_]) -> Array:
+    """Four-fifths impact ratio: each group's rate of the favourable outcome over the highest
+    such rate among ``eligible`` groups (29 CFR 1607.4(D)).
+
+    ``favourable`` is shaped ``(..., groups)``; the result has the same shape, NaN everywhere
+    when no group is eligible or the highest rate is 0.
+    """
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no group is defined
+        top = np.nanmax(np.where(eligible, favourable, np.nan), axis=-1, keepdims=True)
+        return np.where(top > 0, favourable / np.where(top > 0, top, 1.0), np.nan)
 
 
 def four_fifths_verdict(impact_ratio: float | None, sufficient: bool) -> str:

@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
-from audit.exceptions import ConfigError
-from audit.metrics._bootstrap import (
-    BootstrapSettings,
-    Interval,
-    multinomial_resamples,
-    percentile_interval,
+from audit.metrics._bootstrap import BootstrapSettings, estimate, multinomial_resamples
+from audit.metrics._disparity import SUMMARIES, impact_ratio
+from audit.metrics._group_report import (
+    Compared,
+    CrossGroup,
+    Evidence,
+    EvidenceRule,
+    GroupRecords,
+    GroupTable,
+    Reference,
+    ReportRules,
+    Verdict,
+    assess,
+    slice_records,
 )
-from audit.metrics._disparity import (
-    SUMMARIES,
-    four_fifths_verdict,
-    ratio_band_verdict,
-)
-from audit.metrics._groups import GroupKey, Partition, Slice
-from audit.metrics._rates import FN, FP, RATES, TN, TP
+from audit.metrics._groups import Partition
+from audit.metrics._rates import FN, FP, RATES, TN, TP, rate_values
 
-__all__ = ["EngineSettings", "GroupReport", "analyse_groups", "group_label"]
-
-Reference = Literal["largest", "best"] | Mapping[str, str]
+__all__ = [
+    "EngineSettings",
+    "GroupReport",
+    "analyse_groups",
+    "favourable_rate",
+    "label_rules",
+]
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,9 @@ class EngineSettings:
     ----------
     reference
         Reference group for disparities: ``"largest"`` (default), ``"best"`` (the group with
-        the best value of each metric), or a
-        mapping ``{attribute: group}`` naming it.
+        the best value of each metric), or a mapping ``{attribute: group}`` naming it. Only a
+        group with sufficient evidence is a reference; naming a suppressed or insufficient
+        group is refused (:class:`~audit.exceptions.ConfigError`).
     min_positives, min_negatives
         The minimum-count rule: a group with fewer label positives or negatives than these
         gets verdict ``insufficient_evidence`` — never a number that reads as a pass. It is
@@ -105,54 +113,14 @@ class GroupReport:
         }
 
 
-def group_label(group: GroupKey) -> str | list[str]:
-    """A group key as written in JSON: a string, or a list for intersections."""
-    return list(group) if isinstance(group, tuple) else group
-
-
-def _metric_block(
-    counts: NDArray[np.float64], boot: NDArray[np.float64] | None, level: float
-) -> dict[str, dict[str, float | None]]:
-    out = {}
-    for name, rate in RATES.items():
-        ci = percentile_interval(rate(counts), None if boot is None else rate(boot), level)
-        assert isinstance(ci, Interval)
-        out[name] = ci.as_dict()
-    return out
-
-
-def _pick_reference(
-    sl: Slice,
-    rates: Mapping[str, NDArray[np.float64]],
-    n: NDArray[np.float64],
-    eligible: NDArray[np.bool_],
-    settings: EngineSettings,
-    metric: str,
-) -> int | None:
-    """Index of the reference group of ``sl`` for ``metric``; None if no group is eligible."""
-    if not eligible.any():
-        return None
-    ref = settings.reference
-    if isinstance(ref, Mapping):
-        wanted = tuple(ref[c] for c in sl.columns if c in ref)
-        if len(wanted) == len(sl.columns):
-            key: GroupKey = wanted[0] if len(wanted) == 1 else wanted
-            if key not in sl.groups:
-                raise ConfigError(
-                    f"reference group {key!r} for {sl.name!r} does not occur in the data; "
-                    f"groups are: {', '.join(map(str, sl.groups))}"
-                )
-            return sl.groups.index(key)
-        ref = "largest"
-    if ref == "best":
-        better = RATES[metric].better
-        values = np.where(eligible, rates[metric], np.nan)
-        if np.isnan(values).all():
-            return None
-        if better == "lower":
-            return int(np.nanargmin(values))
-        return int(np.nanargmax(values))
-    return int(np.argmax(np.where(eligible, n, -1)))
+def label_rules(
+    settings: EngineSettings, positives: ArrayLike, negatives: ArrayLike
+) -> list[tuple[EvidenceRule, ArrayLike]]:
+    """The minimum-count rule on labels, with each group's label positives and negatives."""
+    return [
+        (EvidenceRule("label positives", settings.min_positives, "--min-positives"), positives),
+        (EvidenceRule("label negatives", settings.min_negatives, "--min-negatives"), negatives),
+    ]
 
 
 def favourable_rate(selection_rate: NDArray[np.float64], adverse: bool) -> NDArray[np.float64]:
@@ -160,14 +128,25 @@ def favourable_rate(selection_rate: NDArray[np.float64], adverse: bool) -> NDArr
     return 1.0 - selection_rate if adverse else selection_rate
 
 
-def _impact_ratio(
-    favourable: NDArray[np.float64], eligible: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    """Four-fifths impact ratio: each group's favourable-outcome rate over the highest among
-    ``eligible`` groups (29 CFR 1607.4(D))."""
-    with np.errstate(all="ignore"):
-        top = np.nanmax(np.where(eligible, favourable, np.nan), axis=-1, keepdims=True)
-        return np.where(top > 0, favourable / np.where(top > 0, top, 1.0), np.nan)
+#: What the classification and moderation audits report per group. ``best`` follows each
+#: rate's direction in :data:`RATES`.
+TABLE = GroupTable(
+    published=tuple(RATES),
+    beside=("impact_ratio",),
+    compared=tuple(Compared(name, rate.better) for name, rate in RATES.items()),
+    summaries=tuple(CrossGroup(s.name, s.rates, s.compute) for s in SUMMARIES.values()),
+    verdicts=(Verdict("four_fifths", "impact_ratio", "four_fifths"),),
+)
+
+
+def _group_rates(
+    counts: NDArray[np.float64], evidence: Evidence, adverse: bool
+) -> dict[str, NDArray[np.float64]]:
+    """Every rate, the favourable-outcome rate and the impact ratio from ``(..., G, 4)``."""
+    out = rate_values(counts)
+    out["favourable_rate"] = favourable_rate(out["selection_rate"], adverse)
+    out["impact_ratio"] = impact_ratio(out["favourable_rate"], evidence.sufficient)
+    return out
 
 
 def analyse_groups(
@@ -199,7 +178,13 @@ def analyse_groups(
     GroupReport
         ``overall``, ``groups`` (one record per reported group, suppressed ones excluded),
         ``suppressed_groups``, ``disparities`` (each group against the reference, per metric,
-        difference and ratio) and ``summary`` (cross-group disparities per slice).
+        difference and ratio) and ``summary`` (cross-group disparities per slice), built by
+        :func:`audit.metrics._group_report.slice_records`.
+
+    Raises
+    ------
+    ConfigError
+        The named reference group does not occur, is suppressed or lacks evidence.
     """
     rng = rng if rng is not None else np.random.default_rng(settings.bootstrap.seed)
     level = settings.bootstrap.level
@@ -217,131 +202,37 @@ def analyse_groups(
         "n": int(total.sum()),
         "positives": int(total[TP] + total[FN]),
         "negatives": int(total[FP] + total[TN]),
-        "metrics": _metric_block(total, total_boot, level),
+        "metrics": {
+            name: estimate(rate(total), None if total_boot is None else rate(total_boot), level)
+            for name, rate in RATES.items()
+        },
     }
 
-    groups: list[dict[str, Any]] = []
-    suppressed: list[dict[str, Any]] = []
-    disparities: list[dict[str, Any]] = []
-    summary: list[dict[str, Any]] = []
-
+    rules = ReportRules(settings.reference, settings.band, level)
+    adverse = settings.positive_outcome == "adverse"
+    records = GroupRecords()
     for sl in (partition.slice(tuple(cols)) for cols in slices):
         counts = sl.aggregate(cell_counts)  # (G, 4)
         boot = None if boot_cells is None else sl.aggregate(boot_cells)  # (B, G, 4)
         n = counts.sum(axis=-1)
         pos = counts[:, TP] + counts[:, FN]
         neg = counts[:, FP] + counts[:, TN]
-        shown = n >= settings.min_group_size
-        sufficient = shown & (pos >= settings.min_positives) & (neg >= settings.min_negatives)
-        rates = {name: r(counts) for name, r in RATES.items()}
-        boot_rates = None if boot is None else {name: r(boot) for name, r in RATES.items()}
-
-        adverse = settings.positive_outcome == "adverse"
-        rates["favourable_rate"] = favourable_rate(rates["selection_rate"], adverse)
-        if boot_rates is not None:
-            boot_rates["favourable_rate"] = favourable_rate(boot_rates["selection_rate"], adverse)
-        fav = rates["favourable_rate"]
-        impact_ci = percentile_interval(
-            _impact_ratio(fav, sufficient) if sufficient.any() else np.full(len(fav), np.nan),
-            None
-            if boot_rates is None or not sufficient.any()
-            else _impact_ratio(boot_rates["favourable_rate"], sufficient),
-            level,
+        evidence = assess(
+            sl,
+            n,
+            min_group_size=settings.min_group_size,
+            unit="rows",
+            rules=label_rules(settings, pos, neg),
         )
-        assert isinstance(impact_ci, list)
-
-        for g, key in enumerate(sl.groups):
-            if not shown[g]:
-                suppressed.append(
-                    {
-                        "attribute": sl.attribute,
-                        "group": group_label(key),
-                        "reason": f"fewer than {settings.min_group_size} rows",
-                    }
-                )
-                continue
-            groups.append(
-                {
-                    "attribute": sl.attribute,
-                    "group": group_label(key),
-                    "n": int(n[g]),
-                    "positives": int(pos[g]),
-                    "negatives": int(neg[g]),
-                    "metrics": _metric_block(
-                        counts[g], None if boot is None else boot[:, g], level
-                    ),
-                    "impact_ratio": impact_ci[g].as_dict(),
-                    "verdicts": {
-                        "evidence": "sufficient" if sufficient[g] else "insufficient_evidence",
-                        "four_fifths": four_fifths_verdict(impact_ci[g].value, bool(sufficient[g])),
-                    },
-                }
+        records.extend(
+            slice_records(
+                TABLE,
+                rules,
+                evidence,
+                _group_rates(counts, evidence, adverse),
+                None if boot is None else _group_rates(boot, evidence, adverse),
+                {"n": n, "positives": pos, "negatives": neg},
             )
+        )
 
-        for metric in RATES:
-            ref = _pick_reference(sl, rates, n, sufficient, settings, metric)
-            if ref is None:
-                continue
-            for g, key in enumerate(sl.groups):
-                if g == ref or not shown[g]:
-                    continue
-                with np.errstate(all="ignore"):
-                    diff = rates[metric][g] - rates[metric][ref]
-                    ratio = (
-                        rates[metric][g] / rates[metric][ref] if rates[metric][ref] > 0 else np.nan
-                    )
-                    b_diff: NDArray[np.float64] | None = None
-                    b_ratio: NDArray[np.float64] | None = None
-                    if boot_rates is not None:
-                        b_g, b_r = boot_rates[metric][:, g], boot_rates[metric][:, ref]
-                        b_diff = b_g - b_r
-                        b_ratio = np.where(b_r > 0, b_g / np.where(b_r > 0, b_r, 1.0), np.nan)
-                d_ci = percentile_interval(diff, b_diff, level)
-                r_ci = percentile_interval(ratio, b_ratio, level)
-                assert isinstance(d_ci, Interval) and isinstance(r_ci, Interval)
-                disparities.append(
-                    {
-                        "attribute": sl.attribute,
-                        "group": group_label(key),
-                        "reference": group_label(sl.groups[ref]),
-                        "metric": metric,
-                        "difference": d_ci.as_dict(),
-                        "ratio": r_ci.as_dict(),
-                        "verdict": ratio_band_verdict(
-                            r_ci.value, settings.band, bool(sufficient[g] and sufficient[ref])
-                        ),
-                    }
-                )
-
-        included = [group_label(k) for k, ok in zip(sl.groups, sufficient, strict=True) if ok]
-        excluded = [
-            group_label(k)
-            for k, ok, s in zip(sl.groups, sufficient, shown, strict=True)
-            if s and not ok
-        ]
-        for name, spec in SUMMARIES.items():
-            if len(included) < 2:
-                value: Interval = Interval(None, None, None)
-            else:
-                args = [rates[r][sufficient] for r in spec.rates]
-                b_args = (
-                    None
-                    if boot_rates is None
-                    else [boot_rates[r][:, sufficient] for r in spec.rates]
-                )
-                ci = percentile_interval(
-                    spec.compute(*args), None if b_args is None else spec.compute(*b_args), level
-                )
-                assert isinstance(ci, Interval)
-                value = ci
-            summary.append(
-                {
-                    "attribute": sl.attribute,
-                    "metric": name,
-                    **value.as_dict(),
-                    "groups_included": included,
-                    "groups_excluded_insufficient": excluded,
-                }
-            )
-
-    return GroupReport(overall, groups, suppressed, disparities, summary)
+    return GroupReport(overall, **records.as_dict())

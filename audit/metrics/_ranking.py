@@ -10,7 +10,7 @@ matrix; group values are means of the per-user values, and their intervals come 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -231,10 +231,14 @@ def user_metrics(gains: Array, idcg: Array, n_relevant: NDArray[Any], k: int) ->
 
 @dataclass(frozen=True)
 class RankingMetric:
-    """A per-user quality metric; group values are means over the group's users."""
+    """A per-user quality metric; group values are means over the group's users.
+
+    ``better`` is the direction that serves the user (``reference: best`` follows it).
+    """
 
     name: str
     definition: str
+    better: Literal["higher", "lower"] = "higher"
 
 
 RANKING_METRICS: dict[str, RankingMetric] = {
