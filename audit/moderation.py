@@ -3,7 +3,9 @@
 On top of :func:`audit.classification.classification_audit` it adds
 
 * **bias AUCs** per identity subgroup (Borkan et al. 2019; see :mod:`audit.metrics._auc`),
-  which need the model's scores, not only its decisions;
+  which need the model's scores, not only its decisions; the same suppression and evidence
+  rules as the group records decide which subgroups are published and which enter the
+  generalized means;
 * a **per-language** breakdown of accuracy and error rates — the "indicators of the accuracy and
   the possible rate of error" the EU Digital Services Act asks of automated moderation
   (Art. 15(1)(e)) per official language (Art. 42(2)(c)); these are the ``groups`` records whose
@@ -31,8 +33,10 @@ from audit.classification import (
 )
 from audit.data import LabelledSet, file_sha256, read_table
 from audit.exceptions import ConfigError, DataError
-from audit.metrics import MISSING
+from audit.metrics import Partition
 from audit.metrics._auc import bias_aucs
+from audit.metrics._engine import label_rules
+from audit.metrics._group_report import assess
 from audit.models import ScoreModel, score_dataframe
 
 __all__ = ["IdentityTemplates", "identity_swap", "load_identity_templates", "moderation_audit"]
@@ -200,17 +204,23 @@ def moderation_audit(
         section["bias_aucs_skipped"] = "bias AUCs need scores, and only decisions were given"
     else:
         rng = np.random.default_rng([options.engine.bootstrap.seed, 1])
+        engine = options.engine
+        y = np.asarray(data.y_true, dtype=np.float64)
+        partition = Partition(data.frame[list(data.group_columns)])
         section["bias_aucs"] = []
         for col in data.group_columns:
-            values = data.frame[col].astype("object").where(data.frame[col].notna(), MISSING)
-            codes, uniques = pd.factorize(values.astype(str), sort=True)
-            sizes = np.bincount(codes, minlength=len(uniques))
-            keep = sizes >= options.engine.min_group_size
-            remap = np.where(keep, np.cumsum(keep) - 1, -1)
-            labels = [str(u) for u, k in zip(uniques, keep, strict=True) if k]
-            res = bias_aucs(
-                data.y_true, scored.scores, remap[codes], labels, options.engine.bootstrap, rng
+            sl = partition.slice((col,))
+            codes = partition.row_groups(sl)
+            n = np.bincount(codes, minlength=len(sl.groups)).astype(np.float64)
+            pos = np.bincount(codes, weights=y, minlength=len(sl.groups))
+            evidence = assess(
+                sl,
+                n,
+                min_group_size=engine.min_group_size,
+                unit="rows",
+                rules=label_rules(engine, pos, n - pos),
             )
+            res = bias_aucs(data.y_true, scored.scores, codes, evidence, engine.bootstrap, rng)
             section["bias_aucs"].append({"attribute": col, **res})
     if data.language_column:
         section["language_column"] = data.language_column

@@ -419,11 +419,7 @@ def _summary(
             continue
         v, lo, hi = _num(s.get("value")), _num(s.get("ci_low")), _num(s.get("ci_high"))
         included = s.get("groups_included") or []
-        excluded = s.get("groups_excluded_insufficient") or []
-        note = None
-        if excluded:
-            names = ", ".join(show_name(_name(x)) for x in excluded)
-            note = f"over {len(included)} groups; without sufficient evidence, left out: {names}"
+        note = _left_out_note(s)
         reason = None
         if v is None:
             reason = (
@@ -448,6 +444,26 @@ def _summary(
     return out
 
 
+def _left_out_note(s: dict[str, Any]) -> str | None:
+    """ "over 3 groups; without sufficient evidence, left out: x" for a cross-group number."""
+    parts = []
+    for key, why in (
+        ("groups_excluded_insufficient", "without sufficient evidence"),
+        ("groups_excluded_undefined", "undefined for them"),
+    ):
+        names = ", ".join(show_name(_name(x)) for x in s.get(key) or [])
+        if names:
+            parts.append(f"{why}, left out: {names}")
+    if not parts:
+        return None
+    return f"over {len(s.get('groups_included') or [])} groups; " + "; ".join(parts)
+
+
+def _union(lists: Any) -> list[Name]:
+    """Group names of several lists, each once, in first-seen order."""
+    return list(dict.fromkeys(_name(x) for xs in lists for x in xs or []))
+
+
 def _bias_auc(
     check: Check, doc: dict[str, Any], label: str, filters: list[Name] | None
 ) -> list[Observation]:
@@ -462,7 +478,8 @@ def _bias_auc(
                 est = _estimate(g.get(check.metric))
                 if est is None:
                     continue
-                reason = _size_reason(check, g.get("n")) or (
+                # The audit's minimum-count rule first, as for every other per-group number.
+                reason = _group_reason(doc, g, check, undefined=False) or (
                     None if est[0] is not None else "undefined (no positive or no negative posts)"
                 )
                 out.append(
@@ -481,26 +498,51 @@ def _bias_auc(
                 )
             continue
         prefix = "generalized_mean_"
+        means = b.get("generalized_means") or {}
         raw = (
-            (b.get("generalized_means") or {}).get(check.metric.removeprefix(prefix))
+            means.get(check.metric.removeprefix(prefix))
             if check.metric.startswith(prefix)
             else b.get(check.metric)
         )
         est = _estimate(raw)
-        if est is not None:
-            out.append(
-                _base(
-                    check,
-                    doc,
-                    label,
-                    attribute=attr,
-                    group=None,
-                    value=est[0],
-                    ci_low=est[1],
-                    ci_high=est[2],
-                    insufficient=None if est[0] is not None else "undefined",
-                )
+        if est is None:
+            continue
+        # Which groups the number rests on: a mean lists them; the final score rests on the
+        # three means, so on every group any of them includes, less what each leaves out.
+        over = raw if isinstance(raw, dict) and "groups_included" in raw else None
+        if check.metric == "final_score":
+            parts = {
+                k: m for k, m in means.items() if isinstance(m, dict) and "groups_included" in m
+            }
+            if parts:
+                over = {
+                    "groups_included": _union(m.get("groups_included") for m in parts.values()),
+                    "groups_excluded_insufficient": _union(
+                        m.get("groups_excluded_insufficient") for m in parts.values()
+                    ),
+                    "groups_excluded_undefined": [
+                        f"{show_name(_name(x))} ({k})"
+                        for k, m in parts.items()
+                        for x in m.get("groups_excluded_undefined") or []
+                    ],
+                }
+        undefined = "undefined"
+        if over is not None and not over.get("groups_included"):
+            undefined = "undefined: no group with sufficient evidence"
+        out.append(
+            _base(
+                check,
+                doc,
+                label,
+                attribute=attr,
+                group=None,
+                value=est[0],
+                ci_low=est[1],
+                ci_high=est[2],
+                insufficient=None if est[0] is not None else undefined,
+                note=None if over is None else _left_out_note(over),
             )
+        )
     return out
 
 

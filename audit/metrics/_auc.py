@@ -14,7 +14,8 @@ other rows):
   violating rows of *s*. Low: violating content mentioning *s* scores lower — false negatives.
 
 They are summarised by the generalized mean ``M_p = (mean_s m_s^p)^(1/p)`` with ``p = -5``
-(which weighs the worst subgroup heavily), and the challenge's final score
+(which weighs the worst subgroup heavily) over the subgroups with sufficient evidence, and the
+challenge's final score
 ``0.25 * AUC_overall + 0.25 * (M_p(subgroup) + M_p(BPSN) + M_p(BNSP))``.
 
 AUCs are Mann-Whitney statistics with ties counted one half, so they equal
@@ -29,7 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from audit.metrics._bootstrap import BootstrapSettings, Interval, percentile_interval
+from audit.metrics._bootstrap import BootstrapSettings, estimate
+from audit.metrics._group_report import CrossGroup, Evidence, cross_group
 
 __all__ = ["BIAS_AUCS", "POWER", "WEIGHT", "bias_aucs", "generalized_mean", "weighted_auc"]
 
@@ -86,7 +88,10 @@ def generalized_mean(values: NDArray[np.float64], p: float = POWER) -> NDArray[n
     """Power mean ``(mean(v^p))^(1/p)`` over the last axis, ignoring NaN (Borkan et al. 2019)."""
     v = np.asarray(values, dtype=np.float64)
     with np.errstate(all="ignore"):
-        return np.nanmean(v**p, axis=-1) ** (1.0 / p)
+        m = np.nanmean(v**p, axis=-1)
+        # Always the array power: numpy's scalar power can round the last bit differently,
+        # and one mean must not depend on whether it was computed alone or with others.
+        return (np.atleast_1d(m) ** (1.0 / p)).reshape(np.shape(m))
 
 
 def _bootstrap_weights(n: int, count: int, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -98,7 +103,7 @@ def bias_aucs(
     y_true: NDArray[np.integer],
     scores: NDArray[np.float64],
     groups: NDArray[np.int64],
-    labels: list[Any],
+    evidence: Evidence,
     bootstrap: BootstrapSettings,
     rng: np.random.Generator,
     chunk: int = 100,
@@ -110,24 +115,31 @@ def bias_aucs(
     y_true, scores
         Labels (0/1) and scores.
     groups
-        Index of each row's subgroup in ``labels``; ``-1`` for rows in no reported subgroup
-        (they still count as background).
-    labels
-        Group labels as written in the result.
+        Index of each row's subgroup in ``evidence.grouping.groups``; ``-1`` for rows in no
+        subgroup. Every row counts as background for the subgroups it is not in.
+    evidence
+        Suppression and the evidence rule for these subgroups
+        (:func:`audit.metrics._group_report.assess`). Suppressed subgroups are not reported
+        (their rows stay background). A subgroup without sufficient evidence is reported with
+        ``verdicts.evidence: insufficient_evidence`` and left out of the generalized means, as
+        is a subgroup whose AUC is undefined (no positives or no negatives where it is
+        defined); each mean lists the groups it includes and leaves out.
     bootstrap, rng
         Intervals come from row-resampling weights, drawn in chunks to bound memory.
 
     Returns
     -------
     dict
-        ``overall_auc``, ``groups`` (one record per subgroup), ``generalized_means``,
-        ``final_score``, ``power`` and ``weight``; values as ``{value, ci_low, ci_high}``.
+        ``overall_auc``, ``groups`` (one record per published subgroup), ``generalized_means``
+        (each with ``groups_included`` and the groups left out), ``final_score``, ``power`` and
+        ``weight``; values as ``{value, ci_low, ci_high}``.
     """
     y = np.asarray(y_true, dtype=np.int64)
-    n, G = len(y), len(labels)
+    n, G = len(y), len(evidence.grouping.groups)
+    shown = np.flatnonzero(evidence.shown)
     s = _Scores(scores)
     masks = []
-    for g in range(G):
+    for g in shown:
         m = groups == g
         masks.append(
             {
@@ -138,13 +150,15 @@ def bias_aucs(
         )
 
     def evaluate(w: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        per = np.stack(
-            [
-                np.stack([weighted_auc(y, s, w * mk[name]) for name in BIAS_AUCS], axis=-1)
-                for mk in masks
-            ],
-            axis=-2,
-        )  # (k, G, 3)
+        per = np.full((len(w), G, len(BIAS_AUCS)), np.nan)  # suppressed groups stay NaN
+        if len(shown):
+            per[:, shown] = np.stack(
+                [
+                    np.stack([weighted_auc(y, s, w * mk[name]) for name in BIAS_AUCS], axis=-1)
+                    for mk in masks
+                ],
+                axis=-2,
+            )  # (k, shown, 3)
         return weighted_auc(y, s, w), per
 
     ones = np.ones((1, n))
@@ -159,35 +173,47 @@ def bias_aucs(
         boot_overall = np.concatenate([p[0] for p in parts])
         boot = np.concatenate([p[1] for p in parts])
 
-    def ci(point_v: Any, boot_v: Any) -> dict[str, float | None]:
-        iv = percentile_interval(point_v, boot_v, bootstrap.level)
-        assert isinstance(iv, Interval)
-        return iv.as_dict()
-
-    means_point = generalized_mean(np.moveaxis(point, -1, 0))  # (3,)
-    means_boot = final_boot = None
-    if boot is not None and boot_overall is not None:
-        means_boot = generalized_mean(np.moveaxis(boot, -1, 1))  # (B, 3)
+    values = {name: point[:, j] for j, name in enumerate(BIAS_AUCS)}
+    resampled = None if boot is None else {name: boot[:, :, j] for j, name in enumerate(BIAS_AUCS)}
+    means = {
+        name: cross_group(
+            CrossGroup(name, (name,), generalized_mean, min_groups=1), evidence, values, resampled
+        )
+        for name in BIAS_AUCS
+    }
+    final_point = (
+        WEIGHT * point_overall + WEIGHT * np.array([m.point for m in means.values()]).sum()
+    )
+    final_boot = None
+    mean_boots = [m.resampled for m in means.values() if m.resampled is not None]
+    if boot_overall is not None and len(mean_boots) == len(means):
+        means_boot = np.stack(mean_boots, axis=1)  # (B, 3)
         final_boot = WEIGHT * boot_overall + WEIGHT * means_boot.sum(axis=1)
-    final_point = WEIGHT * point_overall + WEIGHT * means_point.sum()
+
+    valid = groups >= 0
+    size = np.bincount(groups[valid], minlength=G)
+    positives = np.bincount(groups[valid], weights=y[valid], minlength=G)
+    level = bootstrap.level
     return {
-        "overall_auc": ci(point_overall, boot_overall),
+        "overall_auc": estimate(point_overall, boot_overall, level),
         "groups": [
             {
-                "group": labels[g],
-                "n": int((groups == g).sum()),
+                "group": evidence.label(g),
+                "n": int(size[g]),
+                "positives": int(positives[g]),
+                "negatives": int(size[g] - positives[g]),
                 **{
-                    name: ci(point[g, j], None if boot is None else boot[:, g, j])
+                    name: estimate(point[g, j], None if boot is None else boot[:, g, j], level)
                     for j, name in enumerate(BIAS_AUCS)
                 },
+                "verdicts": {
+                    "evidence": "sufficient" if evidence.sufficient[g] else "insufficient_evidence"
+                },
             }
-            for g in range(G)
+            for g in shown
         ],
-        "generalized_means": {
-            name: ci(means_point[j], None if means_boot is None else means_boot[:, j])
-            for j, name in enumerate(BIAS_AUCS)
-        },
-        "final_score": ci(final_point, final_boot),
+        "generalized_means": {name: m.record(level) for name, m in means.items()},
+        "final_score": estimate(final_point, final_boot, level),
         "power": POWER,
         "weight": WEIGHT,
     }

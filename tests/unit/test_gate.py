@@ -389,6 +389,42 @@ def test_bias_aucs_per_group_and_per_attribute():
     ]
 
 
+def test_a_bias_auc_group_without_sufficient_evidence_is_insufficient_not_failed():
+    doc = moderation_doc()
+    block = doc["moderation"]["bias_aucs"][0]
+    block["groups"].append(
+        {
+            "group": "sikh", "n": 400, "positives": 397, "negatives": 3,
+            "subgroup_auc": est(0.5), "bpsn_auc": est(0.05), "bnsp_auc": est(0.9),
+            "verdicts": {"evidence": "insufficient_evidence"},
+        }
+    )  # fmt: skip
+    block["generalized_means"]["bpsn_auc"].update(
+        groups_included=["christian", "muslim", "rare"],
+        groups_excluded_insufficient=["sikh"],
+        groups_excluded_undefined=["jain"],
+    )
+    Draft202012Validator(load_schema()).validate(doc)
+    p = policy(
+        check(kinds=["moderation"], metric="bpsn_auc", aggregation="bias_auc", min=0.8),
+        check(id="gm", kinds=["moderation"], metric="generalized_mean_bpsn_auc",
+              aggregation="bias_auc", min=0.75),
+        check(id="final", kinds=["moderation"], metric="final_score", aggregation="bias_auc",
+              min=0.85),
+    )  # fmt: skip
+    d = evaluate(p, [doc])
+    by = {(o.check_id, o.observation.where()): o for o in d.outcomes}
+    sikh = by["c", "group=sikh"]
+    assert sikh.status == "INSUFFICIENT"
+    assert "3 negatives, the audit needs 30" in sikh.reason
+    assert by["c", "group=muslim"].status == "FAIL"  # a sufficient group is still judged
+    gm = by["gm", "group"]
+    assert gm.status == "PASS"
+    assert "over 3 groups; without sufficient evidence, left out: sikh" in gm.reason
+    assert "undefined for them, left out: jain" in gm.reason
+    assert "left out: sikh" in by["final", "group"].reason
+
+
 def test_bias_aucs_skipped_by_the_audit_are_insufficient():
     doc = result("moderation", moderation={"bias_aucs_skipped": "bias AUCs need scores"})
     p = policy(check(kinds=["moderation"], metric="bpsn_auc", aggregation="bias_auc", min=0.8))

@@ -8,6 +8,16 @@ from sklearn.metrics import roc_auc_score
 
 from audit.metrics import BootstrapSettings
 from audit.metrics._auc import bias_aucs, generalized_mean, weighted_auc
+from audit.metrics._group_report import AttributeGroups, assess
+
+LABELS = ("a", "b", "c", "d")
+
+
+def everyone(g):
+    """Evidence under which every group is published and sufficient."""
+    return assess(
+        AttributeGroups("g", LABELS), np.bincount(g, minlength=4), min_group_size=0, unit="rows"
+    )
 
 
 def data(n=3000, seed=0):
@@ -30,9 +40,7 @@ def test_weighted_auc_equals_sklearn_with_ties_and_weights():
 
 def test_bias_aucs_equal_sklearn_on_defining_subsets():
     y, s, g = data()
-    res = bias_aucs(
-        y, s, g, ["a", "b", "c", "d"], BootstrapSettings(100, 0.95, 0), np.random.default_rng(0)
-    )
+    res = bias_aucs(y, s, g, everyone(g), BootstrapSettings(100, 0.95, 0), np.random.default_rng(0))
     assert res["overall_auc"]["value"] == pytest.approx(roc_auc_score(y, s), abs=1e-9)
     for k, rec in enumerate(res["groups"]):
         m = g == k
@@ -57,11 +65,17 @@ def test_bias_aucs_equal_sklearn_on_defining_subsets():
 def test_subgroup_without_positives_is_undefined():
     y, s, g = data()
     y = np.where(g == 1, 0, y)
-    res = bias_aucs(y, s, g, ["a", "b", "c", "d"], BootstrapSettings(0), np.random.default_rng(0))
+    res = bias_aucs(y, s, g, everyone(g), BootstrapSettings(0), np.random.default_rng(0))
     b = res["groups"][1]
     assert b["subgroup_auc"]["value"] is None and b["bnsp_auc"]["value"] is None
     assert b["bpsn_auc"]["value"] is not None
-    assert res["generalized_means"]["subgroup_auc"]["value"] is not None  # others still count
+    means = res["generalized_means"]
+    assert means["subgroup_auc"]["value"] is not None  # others still count
+    # ... and the undefined one is listed as left out, not silently dropped
+    assert means["subgroup_auc"]["groups_included"] == ["a", "c", "d"]
+    assert means["subgroup_auc"]["groups_excluded_undefined"] == ["b"]
+    assert means["bpsn_auc"]["groups_included"] == ["a", "b", "c", "d"]
+    assert "groups_excluded_undefined" not in means["bpsn_auc"]
 
 
 def test_generalized_mean_weighs_the_worst():
