@@ -17,7 +17,7 @@ Examples
 --------
 >>> policy = load_policy("policies/default.yaml")  # doctest: +SKIP
 >>> policy.ref, len(policy.sha256)  # doctest: +SKIP
-('default@1.0.0', 64)
+('default@1.1.0', 64)
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ Aggregation = Literal[
 ]
 InsufficientRule = Literal["fail", "warn", "pass"]
 DecideOn = Literal["point", "interval", "interval_strict"]
+Multiplicity = Literal["none", "holm", "bonferroni"]
+NoDecisionRule = Literal["no_decision", "pass", "block"]
 
 #: Audit kinds a check may name (the ``kind`` values of the result schema, less ``gate``).
 KINDS: tuple[str, ...] = typing.get_args(Kind)
@@ -119,6 +121,7 @@ class Check(BaseModel):
     min_group_size: int = Field(0, ge=0)
     severity: Literal["block", "warn"] = "block"
     decide_on: DecideOn = "point"
+    multiplicity: Multiplicity = "none"
     insufficient: InsufficientRule | None = None
 
     @field_validator("attributes")
@@ -141,6 +144,17 @@ class Check(BaseModel):
             raise ValueError("give a threshold: min, max or change (or several)")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        if self.multiplicity != "none":
+            if self.decide_on == "point":
+                raise ValueError(
+                    f"multiplicity: {self.multiplicity} adjusts interval decisions; "
+                    "use it with decide_on: interval or interval_strict"
+                )
+            if self.min is None and self.max is None:
+                raise ValueError(
+                    f"multiplicity: {self.multiplicity} adjusts min/max decisions; "
+                    "this check has only a change threshold"
+                )
         if self.aggregation == "bias_auc":
             known = (*BIAS_AUC_GROUP_METRICS, *BIAS_AUC_BLOCK_METRICS)
             if self.metric not in known:
@@ -156,6 +170,10 @@ class Policy(BaseModel):
     ``insufficient`` says how a check that cannot be judged for lack of evidence counts:
     ``fail`` (as a failure of that check, so a ``block`` check blocks), ``warn`` (the default:
     reported, never blocks) or ``pass`` (reported, ignored). A check may override it.
+
+    ``on_no_decision`` says what happens when nothing blocks but no blocking check could be
+    judged either (every outcome INSUFFICIENT or skipped): ``no_decision`` (the default: the
+    verdict NO DECISION, exit code 3), ``pass`` (exit 0) or ``block`` (exit 1).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -164,6 +182,7 @@ class Policy(BaseModel):
     version: str = Field(min_length=1)
     description: str = ""
     insufficient: InsufficientRule = "warn"
+    on_no_decision: NoDecisionRule = "no_decision"
     checks: list[Check] = Field(min_length=1)
 
     _path: str | None = PrivateAttr(None)

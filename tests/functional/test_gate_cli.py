@@ -168,9 +168,13 @@ def test_regression_against_a_baseline_result(
     assert got == code, out
     if code:
         assert "is worse than the baseline" in out
-    # without the baseline the change-only check cannot be judged: a warning, not a pass
+    # without the baseline the change-only check cannot be judged: no decision, not a pass
     got, out, _ = run(["gate", "--policy", pol, cur], capsys)
-    assert got == 0 and "no baseline given to compare with" in out
+    assert got == 3, out
+    assert "no baseline given to compare with (pass --baseline)" in out
+    assert out.strip().splitlines()[-1].startswith(
+        "NO DECISION under ci@2: no blocking check could be judged"
+    )
 
 
 def test_artefacts_and_blessing_roundtrip(tmp_path, capsys):
@@ -195,7 +199,8 @@ def test_artefacts_and_blessing_roundtrip(tmp_path, capsys):
         f"blessing written to {art / 'blessing.json'}",
     ]
     suite = ET.parse(art / "gate.xml").getroot().find("testsuite")
-    assert (suite.get("tests"), suite.get("failures")) == ("4", "0")
+    # two groups under four-fifths; the change-only check is skipped (no baseline yet)
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "0", "1")
     md = (art / "gate.md").read_text()
     assert "## ✅ Release gate: passed (`ci@2`)" in md and "| Status | Check |" in md
     blessing = json.loads((art / "blessing.json").read_text())
@@ -289,7 +294,7 @@ def test_audit_config_runs_audits_then_gates(tmp_path, capsys):
     assert "FAIL          four-fifths  impact_ratio group=muslim" in out
     assert "FAIL          bpsn-auc-floor  bpsn_auc group=muslim" in out
     assert "SKIPPED       face-fmr-differential  no face result" in out
-    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.0.0")
+    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.1.0")
     doc = json.loads(written.read_text())
     assert (
         doc["provenance"]["policy_sha256"] == hashlib.sha256(Path(DEFAULT).read_bytes()).hexdigest()
@@ -353,7 +358,7 @@ def test_default_policy_blocks_compas(samples, tmp_path, capsys):
         line.startswith("FAIL          equalized-odds  equalized_odds_difference race ")
         for line in lines
     )
-    assert lines[-1].startswith("BLOCKED by default@1.0.0: four-fifths, equalized-odds")
+    assert lines[-1].startswith("BLOCKED by default@1.1.0: four-fifths, equalized-odds")
 
 
 def test_documented_config_and_ci_examples_are_valid():

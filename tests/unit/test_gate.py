@@ -571,9 +571,13 @@ def test_change_with_interval_judges_the_favourable_end():
     assert evaluate(interval, [doc], base).outcomes[0].status == "PASS"  # 0.11 vs 0.10
 
 
-def test_without_a_baseline_change_only_checks_are_insufficient():
-    o = evaluate(policy(LOWER), [eod_doc(0.5)]).outcomes[0]
-    assert o.status == "INSUFFICIENT" and "no baseline given to compare with" in o.reason
+def test_without_a_baseline_change_only_checks_are_skipped_and_decide_nothing():
+    d = evaluate(policy(LOWER), [eod_doc(0.5)])
+    assert d.outcomes == ()
+    assert [(s.check_id, s.why, s.reason) for s in d.skipped] == [
+        ("c", "baseline", "no baseline given to compare with (pass --baseline)")
+    ]
+    assert (d.verdict, d.exit_code) == ("no_decision", 3)
     both = policy({**LOWER, "max": 0.6})
     o = evaluate(both, [eod_doc(0.5)]).outcomes[0]
     assert o.status == "PASS" and "not compared: no baseline given" in o.reason
@@ -695,7 +699,8 @@ def test_markdown_escapes_pipes():
 def test_blessing_records_decision_hashes_and_values():
     d = mixed_decision()
     doc = json.loads(render_blessing(d))
-    assert doc["decision"] == "blocked" and doc["blessing_version"] == "1.0.0"
+    assert doc["decision"] == "blocked" and doc["blessing_version"] == "1.1.0"
+    assert doc["exit_code"] == 1
     assert doc["policy"] == {"id": "test", "version": "1", "path": None, "sha256": None}
     assert doc["results"] == [
         {"label": "model", "kind": "classification", "path": "out/model.json", "sha256": "ab" * 32}

@@ -104,7 +104,7 @@ def test_provenance_names_every_input_by_hash(bundle, result_files, moderation_d
 def test_markdown_summary_leads_with_the_gate_and_findings(bundle):
     md = bundle["md"].read_text()
     assert md.startswith("# Transparency report\n")
-    assert "**Release gate default@1.0.0: BLOCKED**" in md
+    assert "**Release gate default@1.1.0: BLOCKED**" in md
     assert md.index("## Key findings") < md.index("## Moderation audit")
     assert "<details><summary>Model card: Moderation audit: moderation</summary>" in md
     assert "| group | n | false positive rate |" in md
