@@ -5,8 +5,8 @@
 ``blocked`` when any blocking check fails, ``passed`` when nothing blocks and some blocking
 check was judged, ``no_decision`` when none could be (exit codes 1, 0, 3; 2 is bad input).
 The ``render_*`` functions present a decision for a terminal, a CI test report (JUnit), a job
-summary (Markdown) or a later run (the blessing, usable as a baseline). ``load_audit_config`` and ``run_planned_audits`` back
-``socialaudit audit --config``.
+summary (Markdown) or a later run (the blessing, usable as a baseline).
+``load_audit_config`` and ``run_planned_audits`` back ``socialaudit audit --config``.
 
 Examples
 --------
