@@ -172,8 +172,10 @@ def test_regression_against_a_baseline_result(
     got, out, _ = run(["gate", "--policy", pol, cur], capsys)
     assert got == 3, out
     assert "no baseline given to compare with (pass --baseline)" in out
-    assert out.strip().splitlines()[-1].startswith(
-        "NO DECISION under ci@2: no blocking check could be judged"
+    assert (
+        out.strip()
+        .splitlines()[-1]
+        .startswith("NO DECISION under ci@2: no blocking check could be judged")
     )
 
 
