@@ -130,65 +130,46 @@ def _rows(lines: Lines, dialect: _Dialect, limit: int) -> Iterator[tuple[int, by
                 kept.append(piece)
 
 
-def _decode(fields: list[bytes]) -> list[str] | int:
-    """The fields as text, or the 1-based number of the first that is not UTF-8."""
-    out = []
+def _parse(
+    dialect: _Dialect, row: bytes | None, open_quote: bool, max_bytes: int
+) -> list[str] | tuple[Any, str]:
+    """A row's fields as text, or ``(reason, detail)`` when it cannot be read."""
+    if row is None:
+        return "record_too_large", f"row longer than {max_bytes} bytes (max_record_bytes)"
+    if open_quote:
+        return "malformed_csv", "a quote opened in this row is never closed"
+    nul = row.find(b"\x00")
+    if nul >= 0:
+        return "undecodable", f"a NUL byte at byte {nul} of the row: binary, not text"
+    fields = dialect.fields(row)
     for k, f in enumerate(fields, start=1):
         try:
-            out.append(f.decode("utf-8"))
+            f.decode("utf-8")
         except UnicodeDecodeError:
-            return k
-    return out
+            return "undecodable", f"not UTF-8: field {k}"
+    return [f.decode("utf-8") for f in fields]
 
 
 def csv_records(lines: Lines, delimiter: str, max_bytes: int) -> Iterator[Record]:
     """The data rows of a CSV (``","``) or TSV (``"\\t"``) object, as dicts by header."""
     dialect = _Dialect(delimiter.encode("ascii"))
-    rows = _rows(lines, dialect, max_bytes)
-    header: list[str] | None = None
-    for offset, row, open_quote in rows:
-        if row == b"":
-            continue
-        problem: tuple[Any, str] | None = None
-        if row is None:
-            problem = ("malformed_csv", f"header row longer than {max_bytes} bytes")
-        elif open_quote:
-            problem = ("malformed_csv", "header row: a quote is never closed")
-        elif b"\x00" in row:
-            problem = ("undecodable", "header row: a NUL byte, binary, not text")
-        else:
-            decoded = _decode(dialect.fields(row))
-            if isinstance(decoded, int):
-                problem = ("undecodable", f"header row: column {decoded} is not UTF-8")
-            else:
-                header = decoded
-        if problem is not None:
-            yield Record(0, reason=problem[0], detail=problem[1], offset=offset)
-            return
-        break
-    if header is None:
+    rows = (r for r in _rows(lines, dialect, max_bytes) if r[1] != b"")  # no blank rows
+    first = next(rows, None)
+    if first is None:
         yield Record(0, reason="empty_file", detail="no header row")
         return
-    index = 0
-    for offset, row, open_quote in rows:
-        if row == b"":
-            continue
-        index += 1
-
-        def skip(reason: Any, detail: str, index: int = index, offset: int = offset) -> Record:
-            return Record(index, reason=reason, detail=detail, offset=offset)
-
-        if row is None:
-            yield skip("record_too_large", f"row longer than {max_bytes} bytes (max_record_bytes)")
-        elif open_quote:
-            yield skip("malformed_csv", "a quote opened in this row is never closed")
-        elif (nul := row.find(b"\x00")) >= 0:
-            yield skip("undecodable", f"a NUL byte at byte {nul} of the row: binary, not text")
+    header = _parse(dialect, first[1], first[2], max_bytes)
+    if isinstance(header, tuple):
+        reason, detail = header
+        if reason == "record_too_large":
+            reason = "malformed_csv"  # the object, not a record, is skipped
+        yield Record(0, reason=reason, detail=f"header: {detail}", offset=first[0])
+        return
+    for index, (offset, row, open_quote) in enumerate(rows, start=1):
+        fields = _parse(dialect, row, open_quote, max_bytes)
+        if isinstance(fields, list) and len(fields) != len(header):
+            fields = ("malformed_csv", f"{len(fields)} fields; the header has {len(header)}")
+        if isinstance(fields, tuple):
+            yield Record(index, reason=fields[0], detail=fields[1], offset=offset)
         else:
-            decoded = _decode(dialect.fields(row))
-            if isinstance(decoded, int):
-                yield skip("undecodable", f"not UTF-8: field {decoded}")
-            elif len(decoded) != len(header):
-                yield skip("malformed_csv", f"{len(decoded)} fields; the header has {len(header)}")
-            else:
-                yield Record(index, data=dict(zip(header, decoded, strict=True)), offset=offset)
+            yield Record(index, data=dict(zip(header, fields, strict=True)), offset=offset)
