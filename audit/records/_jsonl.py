@@ -10,7 +10,7 @@ from typing import Any
 
 from audit.records._lines import BOM, Lines
 from audit.records._record import Record
-from audit.records._skips import MAX_DEPTH
+from audit.records._skips import MAX_DEPTH, SkipReason
 
 #: A ``\\uD800``-``\\uDFFF`` escape: half of a surrogate pair, or a lone surrogate.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
@@ -36,39 +36,46 @@ def _encodable(value: Any) -> bool:
     return True
 
 
+def _problem(text: str, data: Any) -> tuple[SkipReason, str] | None:
+    """Why a parsed line is no record we take, if it is not."""
+    if not isinstance(data, dict):
+        return "not_an_object", f"a JSON {type(data).__name__}"
+    # Both checks are costly and rarely needed: only lines that could fail them are checked.
+    if text.count("{") + text.count("[") > MAX_DEPTH and _depth_over(data, MAX_DEPTH):
+        return "too_deeply_nested", f"nested more than {MAX_DEPTH} levels deep"
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and not _encodable(data):
+        return "undecodable", "a lone surrogate escape (\\ud800-\\udfff): not Unicode text"
+    return None
+
+
 def parse_line(line: bytes, index: int, offset: int) -> Record | None:
     """One line as a record (``None`` for a blank line, which is no record)."""
     line = line.strip()
     if not line:
         return None
-
-    def skip(reason: Any, detail: str) -> Record:
-        return Record(index, reason=reason, detail=detail, offset=offset)
-
+    problem: tuple[SkipReason, str]
     nul = line.find(b"\x00")
     if nul >= 0:
-        return skip("undecodable", f"a NUL byte at byte {nul} of the line: binary, not text")
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return skip("undecodable", f"not UTF-8: byte {exc.start} of the line")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return skip("malformed_json", f"{exc.msg} at column {exc.colno}")
-    except RecursionError:
-        return skip("too_deeply_nested", f"nested more than {MAX_DEPTH} levels deep")
-    except ValueError:  # only the int-string conversion limit gets here
-        limit = sys.get_int_max_str_digits()
-        return skip("number_too_long", f"an integer longer than {limit} digits")
-    if not isinstance(data, dict):
-        return skip("not_an_object", f"a JSON {type(data).__name__}")
-    # Both checks are costly and rarely needed: only lines that could fail them are checked.
-    if text.count("{") + text.count("[") > MAX_DEPTH and _depth_over(data, MAX_DEPTH):
-        return skip("too_deeply_nested", f"nested more than {MAX_DEPTH} levels deep")
-    if _SURROGATE_ESCAPE.search(text) and not _encodable(data):
-        return skip("undecodable", "a lone surrogate escape (\\ud800-\\udfff): not Unicode text")
-    return Record(index, data=data, offset=offset)
+        problem = "undecodable", f"a NUL byte at byte {nul} of the line: binary, not text"
+    else:
+        try:
+            text = line.decode("utf-8")
+            data = json.loads(text)
+        except UnicodeDecodeError as exc:
+            problem = "undecodable", f"not UTF-8: byte {exc.start} of the line"
+        except json.JSONDecodeError as exc:
+            problem = "malformed_json", f"{exc.msg} at column {exc.colno}"
+        except RecursionError:
+            problem = "too_deeply_nested", f"nested more than {MAX_DEPTH} levels deep"
+        except ValueError:  # only the int-string conversion limit gets here
+            limit = sys.get_int_max_str_digits()
+            problem = "number_too_long", f"an integer longer than {limit} digits"
+        else:
+            found = _problem(text, data)
+            if found is None:
+                return Record(index, data=data, offset=offset)
+            problem = found
+    return Record(index, reason=problem[0], detail=problem[1], offset=offset)
 
 
 def jsonl_records(lines: Lines, end: int | None, max_bytes: int) -> Iterator[Record]:

@@ -8,7 +8,7 @@ from typing import Any
 from audit.records._skips import SkipReason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
     """A record of an object, or why it was skipped.
 
