@@ -40,21 +40,21 @@ class _Dialect:
         field = b'(?:"([^"]*(?:""[^"]*)*)"|([^"' + d + b"]*))"
         self._row = re.compile(b"(?:" + d + field + b")+")
         self._field = re.compile(d + field)
+        self._checked = b""
 
     def _simple(self, row: bytes) -> list[bytes] | None:
         line = self.delimiter + row
-        if self._row.fullmatch(line) is None:
+        if line != self._checked and self._row.fullmatch(line) is None:
             return None
         return [q.replace(b'""', b'"') if q else u for q, u in self._field.findall(line)]
 
     def advance(self, data: bytes, state: int) -> int:
         """The scanner's state after ``data`` (only quoting matters for where a row ends)."""
-        if (
-            state == _START
-            and data.endswith(b"\n")
-            and self._row.fullmatch(self.delimiter + data.rstrip(b"\r\n"))
-        ):
-            return _UNQUOTED  # a whole row on one line: it ends here
+        if state == _START and data.endswith(b"\n"):
+            line = self.delimiter + data.rstrip(b"\r\n")
+            if self._row.fullmatch(line):
+                self._checked = line  # :meth:`fields` need not match it again
+                return _UNQUOTED  # a whole row on one line: it ends here
         if b'"' not in data:
             if state == _QUOTED or not data:
                 return state
@@ -163,12 +163,19 @@ def _parse(
     if nul >= 0:
         return "undecodable", f"a NUL byte at byte {nul} of the row: binary, not text"
     fields = dialect.fields(row)
-    for k, f in enumerate(fields, start=1):
-        try:
-            f.decode("utf-8")
-        except UnicodeDecodeError:
-            return "undecodable", f"not UTF-8: field {k}"
-    return [f.decode("utf-8") for f in fields]
+    try:
+        return [f.decode("utf-8") for f in fields]
+    except UnicodeDecodeError:
+        bad = next(k for k, f in enumerate(fields, start=1) if not _is_utf8(f))
+        return "undecodable", f"not UTF-8: field {bad}"
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def csv_records(lines: Lines, delimiter: str, max_bytes: int) -> Iterator[Record]:
