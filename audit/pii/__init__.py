@@ -37,6 +37,7 @@ __all__ = [
     "parse_sample",
     "pii_audit",
     "pii_eval",
+    "scan_raw_records",
     "scan_records",
 ]
 
@@ -48,6 +49,7 @@ _LAZY = {
     "PartialScan": "audit.pii._scan",
     "merge_partials": "audit.pii._scan",
     "pii_audit": "audit.pii._scan",
+    "scan_raw_records": "audit.pii._scan",
     "scan_records": "audit.pii._scan",
     "EVAL_ENTITIES": "audit.pii._corpus",
     "LabelledPost": "audit.pii._corpus",
@@ -60,7 +62,13 @@ if TYPE_CHECKING:
     from audit.pii._corpus import EVAL_ENTITIES, LabelledPost, generate_corpus, load_raw_data
     from audit.pii._engine import Detector, DetectorPool, Finding, build_presidio_default_analyzer
     from audit.pii._eval import pii_eval
-    from audit.pii._scan import PartialScan, merge_partials, pii_audit, scan_records
+    from audit.pii._scan import (
+        PartialScan,
+        merge_partials,
+        pii_audit,
+        scan_raw_records,
+        scan_records,
+    )
 
 
 def __getattr__(name: str) -> Any:

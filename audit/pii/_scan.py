@@ -5,9 +5,10 @@ spans), its highest score and a severity from the count (thresholds in the PII c
 Macie grades sensitive-data findings by type and count. An **occurrence** is one span.
 
 One batch of records gives a :class:`PartialScan`: plain counts that add up. The CLI scans a
-whole source into one partial; a serverless worker scans one batch with :func:`scan_records`
-and an aggregator adds the partials with :func:`merge_partials` — the same code path, so the
-counts reconcile exactly. Neither holds text: masked samples only.
+whole source into one partial; a serverless worker scans each of its objects (or byte ranges)
+with :func:`scan_raw_records` and an aggregator adds the partials with :func:`merge_partials` —
+the same reader (:mod:`audit.records`) and the same scanner, so the counts reconcile exactly.
+Neither holds text: masked samples only.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from audit.pii._config import PiiConfig
 from audit.pii._engine import DetectorPool, Finding
 from audit.pii._mask import mask_value
 from audit.pii._sampling import SampleSpec
-from audit.pii._sources import ObjectInfo, RawRecord, get_path, is_missing, iter_source
+from audit.pii._sources import ObjectInfo, RawRecord, iter_source
+from audit.records import get_path, is_missing
 
-__all__ = ["PartialScan", "merge_partials", "pii_audit", "scan_records"]
+__all__ = ["PartialScan", "merge_partials", "pii_audit", "scan_raw_records", "scan_records"]
 
 SEVERITIES = ("LOW", "MEDIUM", "HIGH")
 #: Per-object entries listed in the provenance inputs (all objects enter the manifest hash).
@@ -409,6 +411,65 @@ def scan_records(
     return scanner.partial
 
 
+def _feed(scanner: _Scanner, records: Iterable[RawRecord], *, close_objects: bool) -> None:
+    """Feed every record; with ``close_objects``, tell the scanner when an object is done
+    (its redacted copy is closed after the batch that holds its last record)."""
+    current: ObjectInfo | None = None
+    for rec in records:
+        if close_objects and rec.reason != "not_sampled" and rec.obj is not current:
+            if current is not None:
+                scanner.object_done(current.name)
+            current = rec.obj
+        scanner.feed(rec)
+    if current is not None:
+        scanner.object_done(current.name)
+    scanner.flush()
+
+
+def scan_raw_records(
+    records: Iterable[RawRecord],
+    *,
+    objects: Sequence[ObjectInfo],
+    text_field: str,
+    id_field: str | None = None,
+    config: PiiConfig,
+    pool: DetectorPool | None = None,
+    findings: Any = None,
+    redactor: Any = None,
+) -> PartialScan:
+    """Scan records as :func:`~audit.pii._sources.object_records` reads them — each with its
+    object, its index and, if it could not be read, its skip reason — as :func:`pii_audit`
+    does; a serverless worker calls this per object or byte range.
+
+    Parameters
+    ----------
+    records
+        :class:`RawRecord` objects, in the order read.
+    objects
+        The objects they come from, listed in the partial (with their hashes, once read)
+        whether or not they held a record.
+    text_field, id_field, config, pool, findings, redactor
+        As :func:`scan_records`.
+
+    Returns
+    -------
+    PartialScan
+        Counts to merge with :func:`merge_partials`.
+    """
+    own = pool is None
+    pool = pool or DetectorPool(config, workers=1)
+    if own:
+        pool.__enter__()
+    try:
+        scanner = _Scanner(config, pool, text_field, id_field, findings=findings, redactor=redactor)
+        _feed(scanner, records, close_objects=False)
+    finally:
+        if own:
+            pool.__exit__(None, None, None)
+    scanner.partial.objects.extend(o.as_dict() for o in objects)
+    return scanner.partial
+
+
 def pii_audit(
     source: str,
     *,
@@ -464,6 +525,7 @@ def pii_audit(
     from audit.pii._sources import parse_source
 
     parse_source(source)  # fail on a bad source before loading any model
+    objects: list[ObjectInfo] = []
     findings = FindingsWriter(findings_path, s3_client) if findings_path else None
     redactor = None
     try:
@@ -472,24 +534,15 @@ def pii_audit(
             scanner = _Scanner(
                 config, pool, text_field, id_field, findings, redactor, progress=progress
             )
-            current: ObjectInfo | None = None
-            seen: dict[int, ObjectInfo] = {}
-            for rec in iter_source(
+            records = iter_source(
                 source,
                 config=config,
                 sample=sample,
                 s3_client=s3_client,
                 dynamodb_client=dynamodb_client,
-            ):
-                if rec.reason != "not_sampled" and id(rec.obj) not in seen:
-                    seen[id(rec.obj)] = rec.obj
-                    if current is not None:
-                        scanner.object_done(current.name)
-                    current = rec.obj
-                scanner.feed(rec)
-            if current is not None:
-                scanner.object_done(current.name)
-            scanner.flush()
+                objects=objects,
+            )
+            _feed(scanner, records, close_objects=True)
             model = pool.detector.model_info() if pool.workers <= 1 else _model_info(config)
     finally:
         if findings is not None:
@@ -497,8 +550,7 @@ def pii_audit(
         if redactor is not None:
             redactor.close()
     partial = scanner.partial
-    for obj in seen.values():
-        partial.objects.append(obj.as_dict())
+    partial.objects.extend(obj.as_dict() for obj in objects)
     return merge_partials(
         [partial],
         config=config,

@@ -23,7 +23,7 @@ What a kind does is a :class:`BatchJob`: ``prepare`` (heavy validation, run by t
 kind           batch                                                merge
 ============== ==================================================== ========================
 inventory      counts records, bytes, text lengths, bad lines       sums
-pii            ``audit.pii.scan_records`` per object or range       ``merge_partials``
+pii            ``audit.pii.scan_raw_records`` per object or range   ``merge_partials``
 classification one batch: :func:`audit.runner.run_audit`             the one result
 moderation     one batch: :func:`audit.runner.run_audit`             the one result
 recommendation one batch: :func:`audit.runner.run_recommendation`    the one result

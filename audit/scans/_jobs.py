@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
+from audit.records import get_path
 from audit.runner import AuditSpec
 from audit.scans._messages import Unit
 from audit.scans._pii_job import PiiJob
 from audit.scans._records import (
     ReadStats,
-    _field,
     _plan_source,
     _read_block,
     _sum_reads,
@@ -56,7 +56,7 @@ class InventoryJob:
         stats = ReadStats()
         with_text = chars = longest = 0
         for record in read_records(units, sources, stats):
-            text = _field(record, request.text_field)
+            text = get_path(record, request.text_field)
             if isinstance(text, str):
                 with_text += 1
                 chars += len(text)

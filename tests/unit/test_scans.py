@@ -294,6 +294,23 @@ def test_csv_tsv_and_parquet(tmp_path: Path) -> None:
     assert sorted(str(r["text"]) for r in got) == ["a", "b", "c, with comma", "d"]
 
 
+def test_inventory_reaches_the_text_by_the_path_the_pii_scan_uses(tmp_path: Path) -> None:
+    # A nested field, a list index and a CSV column whose name holds the dots.
+    (tmp_path / "a.jsonl").write_text(
+        '{"post": {"text": "abc"}}\n{"post": [{"text": "no"}]}\n{"post": {}}\n'
+    )
+    (tmp_path / "b.csv").write_text('post.text,id\n"de",1\n')
+    sources = Sources(allow_local=True)
+    request = scans.parse_request(
+        {"kind": "inventory", "source": str(tmp_path), "text_field": "post.text"}
+    )
+    job = scans.JOBS["inventory"]
+    (units,), _ = job.plan(request, sources, 10**6)
+    partial, records = job.run(request, units, sources)
+    assert records == 4
+    assert partial["with_text"] == 2 and partial["text_chars"] == 5
+
+
 # ------------------------------------------------------------------------------ the steps
 
 
