@@ -599,6 +599,25 @@ def _estimate(k: int, n: int, level: float) -> dict[str, float | None]:
     return {"value": k / n if n else None, "ci_low": lo, "ci_high": hi}
 
 
+#: Per entity type (``groups[]``, attribute ``entity_type``): the share of scanned records
+#: with at least one finding of the type, with a Wilson interval.
+RECORD_METRICS = ("record_rate",)
+#: Counts over the whole scan (``summary[]``, attribute ``all``), in this order.
+SUMMARY_METRICS = (
+    "records_scanned",
+    "records_with_pii",
+    "records_skipped",
+    "objects_skipped",
+    "findings_total",
+    "occurrences_total",
+    "high_severity_findings",
+    "medium_severity_findings",
+    "low_severity_findings",
+)
+#: Counts per entity type (``summary[]``, attribute ``entity_type``): ``<type>_<metric>``.
+ENTITY_SUMMARY_METRICS = ("findings", "occurrences", "high_severity_findings")
+
+
 def _summary(attribute: str, metric: str, value: float | int, groups: list[str]) -> dict[str, Any]:
     return {
         "attribute": attribute,
@@ -664,28 +683,31 @@ def merge_partials(
                 "n": n,
                 "positives": t.records,
                 "negatives": n - t.records,
-                "metrics": {"record_rate": _estimate(t.records, n, level)},
+                "metrics": {RECORD_METRICS[0]: _estimate(t.records, n, level)},
                 "verdicts": {},
             }
         )
+    counts = (
+        n,
+        total.records_with_pii,
+        total.records_skipped,
+        total.objects_skipped,
+        total.findings,
+        total.occurrences,
+        total.severity["HIGH"],
+        total.severity["MEDIUM"],
+        total.severity["LOW"],
+    )
     summary = [
-        _summary("all", "records_scanned", n, types),
-        _summary("all", "records_with_pii", total.records_with_pii, types),
-        _summary("all", "records_skipped", total.records_skipped, types),
-        _summary("all", "objects_skipped", total.objects_skipped, types),
-        _summary("all", "findings_total", total.findings, types),
-        _summary("all", "occurrences_total", total.occurrences, types),
-        _summary("all", "high_severity_findings", total.severity["HIGH"], types),
-        _summary("all", "medium_severity_findings", total.severity["MEDIUM"], types),
-        _summary("all", "low_severity_findings", total.severity["LOW"], types),
+        _summary("all", metric, value, types)
+        for metric, value in zip(SUMMARY_METRICS, counts, strict=True)
     ]
     for etype in types:
         t = total.by_type[etype]
-        key = etype.lower()
+        per_type = (t.findings, t.occurrences, t.severity["HIGH"])
         summary += [
-            _summary("entity_type", f"{key}_findings", t.findings, [etype]),
-            _summary("entity_type", f"{key}_occurrences", t.occurrences, [etype]),
-            _summary("entity_type", f"{key}_high_severity_findings", t.severity["HIGH"], [etype]),
+            _summary("entity_type", f"{etype.lower()}_{metric}", value, [etype])
+            for metric, value in zip(ENTITY_SUMMARY_METRICS, per_type, strict=True)
         ]
     objects = sorted(total.objects, key=lambda o: o["name"])
     manifest = "".join(f"{o['name']}\t{o['sha256']}\n" for o in objects)
