@@ -109,6 +109,34 @@ class PolicyMetrics:
     bias_auc: frozenset[str] = frozenset()
     custom_group_metrics: bool = False
 
+    @classmethod
+    def of_tables(
+        cls,
+        *tables: Any,
+        summary: tuple[str, ...] = (),
+        bias_auc: frozenset[str] = frozenset(),
+        custom_group_metrics: bool = False,
+    ) -> PolicyMetrics:
+        """The names the engine's group tables (:class:`audit.metrics.GroupTable`) publish.
+
+        Parameters
+        ----------
+        tables
+            The kind's group tables: their ``published`` and ``beside`` metrics go per group,
+            their ``compared`` ones are the disparities, their ``summaries`` the summaries.
+        summary
+            Summaries the engine adds beside those of its tables (catalogue-level measures).
+        bias_auc, custom_group_metrics
+            As the attributes.
+        """
+        return cls(
+            group=frozenset(m for t in tables for m in (*t.published, *t.beside)),
+            disparity=frozenset(c.metric for t in tables for c in t.compared),
+            summary=frozenset({*(s.name for t in tables for s in t.summaries), *summary}),
+            bias_auc=bias_auc,
+            custom_group_metrics=custom_group_metrics,
+        )
+
     def names(self, aggregation: Aggregation) -> frozenset[str]:
         """The names a check with ``aggregation`` may read."""
         return {

@@ -82,24 +82,14 @@ def run(spec: AdsSpec, progress: Progress | None = None) -> ResultDocument:
     return cast("ResultDocument", ads_audit(delivery, options))
 
 
-#: Rates compared with the reference group's (``disparities``), and the summaries over groups
-#: (``summary``; ``worst_ad_…`` is the lowest across ads).
-_COMPARED = ("delivery_rate", "reach_rate")
-_SUMMARIES = ("delivery_impact_ratio", "reach_impact_ratio", "worst_ad_delivery_impact_ratio")
-
-
 @functools.cache
 def policy_metrics() -> PolicyMetrics:
-    """The per-group delivery metrics of :data:`audit.ads.AD_METRICS`, the two rates compared
-    with the reference, and their impact-ratio summaries."""
-    from audit.ads import AD_METRICS
+    """What the pooled group table publishes (:data:`audit.ads.POOLED_TABLE`: the delivery
+    metrics of :data:`audit.ads.AD_METRICS`, delivery and reach rates against the reference,
+    their impact-ratio summaries), and the lowest delivery impact ratio across ads."""
+    from audit.ads import POOLED_TABLE, WORST_AD_SUMMARY
 
-    assert set(_COMPARED) <= set(AD_METRICS)
-    return PolicyMetrics(
-        group=frozenset(AD_METRICS),
-        disparity=frozenset(_COMPARED),
-        summary=frozenset(_SUMMARIES),
-    )
+    return PolicyMetrics.of_tables(POOLED_TABLE, summary=(WORST_AD_SUMMARY,))
 
 
 KIND: AuditKind[AdsSpec] = AuditKind(

@@ -222,16 +222,12 @@ def run(spec: ClassificationSpec, progress: Progress | None = None) -> ResultDoc
 
 @functools.cache
 def policy_metrics() -> PolicyMetrics:
-    """Confusion rates (:data:`audit.metrics.RATES`) per group and as disparities, the
-    cross-group summaries (:data:`audit.metrics.SUMMARIES`), and the ``--metric`` ones."""
-    from audit.metrics import RATES, SUMMARIES
+    """What the engine's group table publishes (:data:`audit.metrics._engine.TABLE`: the
+    confusion rates of :data:`audit.metrics.RATES` per group and as disparities, the impact
+    ratio, the summaries of :data:`audit.metrics.SUMMARIES`), and the ``--metric`` ones."""
+    from audit.metrics._engine import TABLE
 
-    return PolicyMetrics(
-        group=frozenset({*RATES, "impact_ratio"}),
-        disparity=frozenset(RATES),
-        summary=frozenset(SUMMARIES),
-        custom_group_metrics=True,
-    )
+    return PolicyMetrics.of_tables(TABLE, custom_group_metrics=True)
 
 
 def check_http_model(request: Any) -> None:

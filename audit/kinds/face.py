@@ -245,21 +245,14 @@ def run(spec: FaceSpec, progress: Progress | None = None) -> ResultDocument:
     return cast("ResultDocument", doc)
 
 
-#: The summaries per compared rate: ``<rate>_<suffix>``.
-_SUMMARY_SUFFIXES = ("max", "max_min_ratio")
-
-
 @functools.cache
 def policy_metrics() -> PolicyMetrics:
-    """The face metrics of :data:`audit.face._audit.METRICS` per group, the compared ones
-    (FMR, FNMR) as disparities and their max and max/min-ratio summaries."""
-    from audit.face._audit import COMPARED, METRICS
+    """What the face audit's group table publishes (:data:`audit.face._audit.TABLE`): FMR,
+    FNMR, failure to detect and multiple faces per group, FMR and FNMR against the reference,
+    their max and max/min-ratio summaries."""
+    from audit.face._audit import TABLE
 
-    return PolicyMetrics(
-        group=frozenset(METRICS),
-        disparity=frozenset(COMPARED),
-        summary=frozenset(f"{m}_{s}" for m in COMPARED for s in _SUMMARY_SUFFIXES),
-    )
+    return PolicyMetrics.of_tables(TABLE)
 
 
 def _pairs(doc: Any) -> int:

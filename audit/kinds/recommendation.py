@@ -220,30 +220,14 @@ def run(spec: RecommendationSpec, progress: Progress | None = None) -> ResultDoc
     return cast("ResultDocument", recommendation_audit(ev, options))
 
 
-#: How the user-side summaries are named: ``<ranking metric>_<suffix>``.
-_SUMMARY_SUFFIXES = ("difference", "ratio")
-#: Catalogue-level summaries (``attribute: catalogue``) and the provider-side one.
-_CATALOGUE = ("gini_exposure", "coverage", "arp", "aplt")
-_PROVIDER_SUMMARY = "exposure_to_relevance_ratio_min_over_max"
-
-
 @functools.cache
 def policy_metrics() -> PolicyMetrics:
-    """Ranking metrics (:data:`audit.metrics._ranking.RANKING_METRICS`) per user group and as
-    disparities, provider-side metrics per provider group, and the summaries, all named in
-    :data:`audit.recommendation.METRIC_DEFINITIONS`."""
-    from audit.metrics._ranking import RANKING_METRICS
-    from audit.recommendation import METRIC_DEFINITIONS
+    """What the user-side and provider-side group tables publish
+    (:data:`audit.recommendation.USER_TABLE`, :data:`~audit.recommendation.PROVIDER_TABLE`),
+    and the catalogue-level summaries (:data:`audit.recommendation.CATALOGUE_SUMMARIES`)."""
+    from audit.recommendation import CATALOGUE_SUMMARIES, PROVIDER_TABLE, USER_TABLE
 
-    provider = set(METRIC_DEFINITIONS) - set(RANKING_METRICS) - set(_CATALOGUE)
-    return PolicyMetrics(
-        group=frozenset({*RANKING_METRICS, *provider}),
-        disparity=frozenset(RANKING_METRICS),
-        summary=frozenset(
-            {f"{m}_{s}" for m in RANKING_METRICS for s in _SUMMARY_SUFFIXES}
-            | {*_CATALOGUE, _PROVIDER_SUMMARY}
-        ),
-    )
+    return PolicyMetrics.of_tables(USER_TABLE, PROVIDER_TABLE, summary=CATALOGUE_SUMMARIES)
 
 
 def _built_in_only(request: Any) -> None:
