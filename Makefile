@@ -1,4 +1,5 @@
-# The two commands a new user needs (README): `make demo` and `make test`.
+# The two commands a new user needs (README): `make demo` and `make test`; CI (.ci/run) runs
+# `make lint` (ruff, ruff format, mypy on audit/) and `make test`.
 .PHONY: venv data demo test lint bench clean
 
 VENV := .venv
@@ -21,7 +22,7 @@ test: data
 	@$(BIN)/python -m pytest -q
 
 lint: venv
-	@$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy audit
 
 bench: venv
 	@$(BIN)/python benchmarks/metrics_bootstrap.py
@@ -30,4 +31,4 @@ bench: venv
 	@$(BIN)/python benchmarks/face_pairs.py
 
 clean:
-	rm -rf $(OUT) .pytest_cache .ruff_cache
+	rm -rf $(OUT) .pytest_cache .ruff_cache .mypy_cache

@@ -279,6 +279,9 @@ PER_AD_TABLE = GroupTable(
         Verdict("skew", "skew_ratio", "band"),
     ),
 )
+#: The lowest per-ad delivery impact ratio of each attribute, beside the pooled summaries.
+WORST_AD_SUMMARY = "worst_ad_delivery_impact_ratio"
+
 #: All ads pooled: also compared with the reference group.
 POOLED_TABLE = GroupTable(
     published=PER_AD_TABLE.published,
@@ -426,7 +429,7 @@ def ads_audit(delivery: Delivery, options: AdsOptions | None = None) -> dict[str
                 else rec["attribute"]
             )
             if name not in worst or rec["value"] < worst[name]["value"]:
-                worst[name] = {**rec, "metric": "worst_ad_delivery_impact_ratio", "ad": str(ad)}
+                worst[name] = {**rec, "metric": WORST_AD_SUMMARY, "ad": str(ad)}
 
     bs = options.bootstrap
     reference = options.reference if isinstance(options.reference, str) else dict(options.reference)

@@ -17,12 +17,22 @@ import hashlib
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from audit.exceptions import DataError
 
-__all__ = ["FORMATS", "aws_client", "file_sha256", "is_s3", "join", "local_path", "read_bytes"]
+__all__ = [
+    "FORMATS",
+    "aws_client",
+    "file_sha256",
+    "is_s3",
+    "join",
+    "local_files",
+    "local_path",
+    "read_bytes",
+]
 
 #: Record formats by file suffix: what every reader of tables and stored posts accepts.
 FORMATS = {
@@ -34,6 +44,18 @@ FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+
+
+def local_files(path: Path) -> Iterator[Path]:
+    """The files a local source holds: ``path`` itself, or every file below the folder in
+    path order, leaving out hidden ones (any part of the path below it starting with ``.``)."""
+    if path.is_file():
+        yield path
+        return
+    for p in sorted(path.rglob("*")):
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts):
+            yield p
+
 
 _ENDPOINT_VARS = ("SOCIALAUDIT_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL")
 

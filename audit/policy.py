@@ -27,10 +27,11 @@ import hashlib
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -41,6 +42,7 @@ from pydantic import (
 )
 
 from audit.exceptions import ConfigError
+from audit.kinds import KINDS, Aggregation
 
 __all__ = [
     "AGGREGATIONS",
@@ -55,22 +57,11 @@ __all__ = [
     "load_yaml_model",
 ]
 
-Kind = Literal["classification", "moderation", "recommendation", "ads", "face", "pii"]
-Aggregation = Literal[
-    "per_group",
-    "worst_group",
-    "ratio_to_reference",
-    "difference_to_reference",
-    "summary",
-    "bias_auc",
-]
 InsufficientRule = Literal["fail", "warn", "pass"]
 DecideOn = Literal["point", "interval", "interval_strict"]
 Multiplicity = Literal["none", "holm", "bonferroni"]
 NoDecisionRule = Literal["no_decision", "pass", "block"]
 
-#: Audit kinds a check may name (the ``kind`` values of the result schema, less ``gate``).
-KINDS: tuple[str, ...] = typing.get_args(Kind)
 AGGREGATIONS: tuple[str, ...] = typing.get_args(Aggregation)
 
 #: ``bias_auc`` metrics read per group from ``moderation.bias_aucs[].groups[]``.
@@ -87,6 +78,17 @@ BIAS_AUC_BLOCK_METRICS = (
 LANGUAGE = "@language"
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+def _known_kind(kind: str) -> str:
+    # The kinds a check may name are the registry's (audit.kinds.KINDS, re-exported here).
+    if kind not in KINDS:
+        raise ValueError(f"unknown audit kind {kind!r}: one of {', '.join(KINDS)}")
+    return kind
+
+
+#: An audit kind's name, checked against the registry.
+Kind = Annotated[str, AfterValidator(_known_kind)]
 
 
 class Change(BaseModel):
@@ -322,6 +324,26 @@ def _walk(node: yaml.Node, loc: tuple[Any, ...]) -> tuple[yaml.Node, int]:
     return node, len(loc)
 
 
+def _without_tags(root: yaml.Node, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` less the tags pydantic adds for a union told apart by ``kind``:
+    ``audits.0.face.groups`` → ``audits.0.groups``, the path the user wrote."""
+    out: list[Any] = []
+    node: yaml.Node | None = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            pairs = {getattr(k, "value", None): v for k, v in node.value}
+            kind = pairs.get("kind")
+            if part not in pairs and isinstance(kind, yaml.ScalarNode) and kind.value == part:
+                continue
+            node = pairs.get(part)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if 0 <= part < len(node.value) else None
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)
+
+
 def _key_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -330,11 +352,22 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 
 
 def _unwrap(annotation: Any) -> list[Any]:
-    """The BaseModel / list types inside ``X | None``, ``list[X]`` and friends."""
+    """The BaseModel / list types inside ``X | None``, ``Annotated[X, ...]`` and friends."""
     origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
     if origin in (Union, types.UnionType):
         return [t for a in typing.get_args(annotation) for t in _unwrap(a)]
     return [annotation]
+
+
+def _tagged(candidates: list[Any], tag: str) -> Any:
+    """The member of a union told apart by ``kind`` whose kind is ``tag``, if any."""
+    for t in candidates:
+        is_model = isinstance(t, type) and issubclass(t, BaseModel)
+        if is_model and "kind" in t.model_fields and t.model_fields["kind"].default == tag:
+            return t
+    return None
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
@@ -346,6 +379,11 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None
                 return None
             current = typing.get_args(current)[0]
             continue
+        members = _unwrap(current)
+        if len(members) > 1 and (member := _tagged(members, part)) is not None:
+            current = member  # the tag of a union, not a key
+            continue
+        current = members[0] if len(members) == 1 else current
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
         field = current.model_fields.get(part)
@@ -369,7 +407,8 @@ def _format_errors(
 ) -> str:
     lines: list[tuple[int, str]] = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        tagged = tuple(err["loc"])
+        loc = _without_tags(root, tagged)
         node, used = _walk(root, loc)
         # Union members add their type name to the loc (``reference.str``); drop what lies
         # below a YAML scalar, it names no key the user wrote.
@@ -380,7 +419,7 @@ def _format_errors(
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             name = str(loc[-1])
-            allowed = _fields_at(model, loc[:-1]) or []
+            allowed = _fields_at(model, tagged[:-1]) or []
             hint = difflib.get_close_matches(name, allowed, n=1)
             msg = f"unknown key {name!r}"
             if hint:
@@ -389,6 +428,12 @@ def _format_errors(
                 msg += f"; allowed keys: {', '.join(allowed)}"
         elif err["type"] == "missing":
             msg = f"missing required key {str(loc[-1])!r}"
+        elif err["type"] == "union_tag_not_found":
+            msg = f"missing required key {err['ctx']['discriminator']}"
+        elif err["type"] == "union_tag_invalid":
+            ctx = err["ctx"]
+            by = str(ctx["discriminator"]).strip("'")
+            msg = f"unknown {by} {ctx['tag']!r}: one of {ctx['expected_tags']}"
         elif not isinstance(err.get("input"), dict | list) and "input" in err:
             msg = f"{msg}, got {err['input']!r}"
         lines.append((line, f"{path}, line {line}: {key}: {msg}" if key else f"{path}: {msg}"))

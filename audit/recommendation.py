@@ -924,6 +924,10 @@ USER_TABLE = GroupTable(
     tags={"side": "user"},
 )
 
+#: Catalogue-level summaries (``attribute: catalogue``): Gini of item exposure, coverage, ARP
+#: and APLT (see :data:`METRIC_DEFINITIONS`).
+CATALOGUE_SUMMARIES = ("gini_exposure", "coverage", "arp", "aplt")
+
 #: What the provider side reports per provider group (Singh & Joachims 2018).
 PROVIDER_TABLE = GroupTable(
     published=(
@@ -1174,11 +1178,12 @@ def _provider_side(
         "no interval: a bootstrap over users draws fewer distinct users than the data has, "
         "which biases this catalogue-level measure; it is a census of the lists given"
     )
+    gini_name, coverage_name, arp_name, aplt_name = CATALOGUE_SUMMARIES
     for metric, value, b_vals, note in (
-        ("gini_exposure", gini(exposure), None, no_ci),
-        ("coverage", catalogue_coverage(listed, ev.in_catalogue), None, no_ci),
-        ("arp", pop_point[0], None if pop_b is None else pop_b[:, 0], None),
-        ("aplt", pop_point[1], None if pop_b is None else pop_b[:, 1], None),
+        (gini_name, gini(exposure), None, no_ci),
+        (coverage_name, catalogue_coverage(listed, ev.in_catalogue), None, no_ci),
+        (arp_name, pop_point[0], None if pop_b is None else pop_b[:, 0], None),
+        (aplt_name, pop_point[1], None if pop_b is None else pop_b[:, 1], None),
     ):
         rec: dict[str, Any] = {
             "attribute": "catalogue",

@@ -86,7 +86,8 @@ _LAZY = {"AuditConfig", "AuditPlan", "load_audit_config", "run_planned_audits"}
 
 
 def __getattr__(name: str) -> Any:
-    # The audit.yaml runner pulls in the audit spec; the gate alone does not need it.
+    # The audit.yaml runner builds its model from the kinds' specs; the gate alone does not
+    # need it.
     if name in _LAZY:
         from audit.gate import _config
 

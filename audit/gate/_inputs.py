@@ -1,14 +1,17 @@
-"""What the gate reads: result documents and baselines (a result document or a blessing)."""
+"""What the gate reads: result documents and baselines (a result document or a blessing).
+
+Result documents are read and checked by :func:`audit.results.load_result_file`, the loader
+the report uses too.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from audit.exceptions import DataError
+from audit.results import check_result, load_result_file, read_json
 
 __all__ = [
     "BLESSING_VERSION",
@@ -51,41 +54,15 @@ class Baseline:
     sha256: str | None = None
 
 
-def _read_json(path: str | Path, what: str) -> tuple[Any, str]:
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{what} file not found", file=str(path)) from None
-    except OSError as exc:
-        raise DataError(f"cannot read the {what} file ({exc.strerror})", file=str(path)) from None
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"not a JSON {what} ({exc})", file=str(path)) from None
-    return doc, hashlib.sha256(raw).hexdigest()
-
-
-def _check_result(doc: Any, file: str | None) -> None:
-    if not isinstance(doc, dict) or "schema_version" not in doc:
-        raise DataError("not a socialaudit result document (no schema_version)", file=file)
-    if not str(doc["schema_version"]).startswith("1."):
-        raise DataError(
-            f"result schema version {doc['schema_version']} is not supported by this gate "
-            "(it reads 1.x); upgrade socialaudit",
-            file=file,
-        )
-    if not isinstance(doc.get("kind"), str):
-        raise DataError("the result document has no kind", file=file)
-    for key in ("groups", "summary", "disparities", "suppressed_groups"):
-        if not isinstance(doc.get(key, []), list):
-            raise DataError(f"{key!r} must be a list", file=file)
+def _check_result(doc: Any, file: str | None) -> dict[str, Any]:
+    return cast("dict[str, Any]", check_result(doc, file, reader="gate"))
 
 
 def load_result_input(path: str | Path, label: str | None = None) -> ResultInput:
     """Read a result document from a file, keeping its SHA-256 for the blessing."""
-    doc, digest = _read_json(path, "result")
-    _check_result(doc, str(path))
-    return ResultInput(doc, label or Path(path).stem, str(path), digest)
+    result = load_result_file(path, reader="gate")
+    doc = cast("dict[str, Any]", result.doc)
+    return ResultInput(doc, label or Path(path).stem, result.path, result.sha256)
 
 
 def load_baseline(path: str | Path) -> Baseline:
@@ -95,15 +72,15 @@ def load_baseline(path: str | Path) -> Baseline:
     passed the gate, and comparing against a blocked one would let a regression through. So is
     a ``no_decision`` one, unless its policy let it through (exit code 0).
     """
-    doc, digest = _read_json(path, "baseline")
+    doc, digest = read_json(path, "baseline")
     return as_baseline(doc, Path(path).stem, str(path), digest)
 
 
 def as_result(doc: dict[str, Any] | ResultInput, index: int) -> ResultInput:
     if isinstance(doc, ResultInput):
         return doc
-    _check_result(doc, None)
-    return ResultInput(doc, f"{doc['kind']}-{index + 1}")
+    checked = _check_result(doc, None)
+    return ResultInput(checked, f"{checked['kind']}-{index + 1}")
 
 
 def as_baseline(

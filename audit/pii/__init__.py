@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from audit.pii._config import PiiConfig, default_config_path, load_pii_config
 from audit.pii._mask import mask_value
 from audit.pii._sampling import SampleSpec, parse_sample
 
@@ -37,10 +36,15 @@ __all__ = [
     "parse_sample",
     "pii_audit",
     "pii_eval",
+    "scan_raw_records",
     "scan_records",
 ]
 
 _LAZY = {
+    # The config model loads YAML and builds a pydantic schema: not needed to read a sample.
+    "PiiConfig": "audit.pii._config",
+    "default_config_path": "audit.pii._config",
+    "load_pii_config": "audit.pii._config",
     "Detector": "audit.pii._engine",
     "DetectorPool": "audit.pii._engine",
     "Finding": "audit.pii._engine",
@@ -48,6 +52,7 @@ _LAZY = {
     "PartialScan": "audit.pii._scan",
     "merge_partials": "audit.pii._scan",
     "pii_audit": "audit.pii._scan",
+    "scan_raw_records": "audit.pii._scan",
     "scan_records": "audit.pii._scan",
     "EVAL_ENTITIES": "audit.pii._corpus",
     "LabelledPost": "audit.pii._corpus",
@@ -57,10 +62,17 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from audit.pii._config import PiiConfig, default_config_path, load_pii_config
     from audit.pii._corpus import EVAL_ENTITIES, LabelledPost, generate_corpus, load_raw_data
     from audit.pii._engine import Detector, DetectorPool, Finding, build_presidio_default_analyzer
     from audit.pii._eval import pii_eval
-    from audit.pii._scan import PartialScan, merge_partials, pii_audit, scan_records
+    from audit.pii._scan import (
+        PartialScan,
+        merge_partials,
+        pii_audit,
+        scan_raw_records,
+        scan_records,
+    )
 
 
 def __getattr__(name: str) -> Any:

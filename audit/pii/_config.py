@@ -19,6 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from audit.records import DEFAULT_MAX_RECORD_BYTES
+
 __all__ = [
     "BUILTIN_ENTITIES",
     "DEFAULT_CONFIG_ENV",
@@ -228,7 +230,7 @@ class PiiConfig(_Model):
         default_factory=lambda: SeverityLevels(medium=5, high=50)
     )
     max_text_chars: int = Field(100_000, gt=0)
-    max_record_bytes: int = Field(4_000_000, gt=0)
+    max_record_bytes: int = Field(DEFAULT_MAX_RECORD_BYTES, gt=0)
     batch_size: int = Field(512, gt=0)
     scan_page_size: int | None = Field(None, gt=0)
     cache_size: int = Field(10_000, ge=0)

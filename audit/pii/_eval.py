@@ -26,7 +26,18 @@ from typing import Any
 from audit.pii._corpus import LabelledPost
 from audit.pii._engine import Finding
 
-__all__ = ["SpanScores", "person_recall_frame", "pii_eval", "score_spans"]
+__all__ = [
+    "MATCH_MODES",
+    "SPAN_METRICS",
+    "SpanScores",
+    "person_recall_frame",
+    "pii_eval",
+    "score_spans",
+]
+
+#: Span scores per entity type, each by match mode: summary ``<type>_<metric>_<mode>``.
+SPAN_METRICS = ("precision", "recall", "f1")
+MATCH_MODES = ("exact", "overlap")
 
 
 @dataclass
@@ -306,8 +317,8 @@ def pii_eval(
     summary = list(report["summary"])
     for e in entities:
         d = ours[e].as_dict()
-        for mode in ("exact", "overlap"):
-            for metric in ("precision", "recall", "f1"):
+        for mode in MATCH_MODES:
+            for metric in SPAN_METRICS:
                 summary.append(
                     {
                         "attribute": "entity_type",

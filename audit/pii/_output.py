@@ -20,7 +20,8 @@ from audit.exceptions import ConfigError
 from audit.inputs import aws_client
 from audit.pii._config import PiiConfig
 from audit.pii._engine import Finding
-from audit.pii._sources import ObjectInfo, get_path, set_path
+from audit.pii._sources import ObjectInfo
+from audit.records import get_path, set_path
 
 __all__ = ["FindingsWriter", "Redactor"]
 
@@ -199,7 +200,7 @@ class Redactor:
             self._writers[obj.name] = w
             self._rels[obj.name] = rel
         row = json.loads(json.dumps(record, default=str)) if obj.fmt != "parquet" else record
-        if get_path(row, text_field) is not None:
+        if isinstance(get_path(row, text_field), str):
             set_path(row, text_field, redacted)
         w.write(row)
 

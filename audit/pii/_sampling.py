@@ -42,7 +42,8 @@ class SampleSpec(BaseModel):
         Seed of every random choice.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: the CLI and the API import it to describe requests, not to validate.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     objects: float = Field(1.0, gt=0.0, le=1.0)
     records_per_object: int | None = Field(

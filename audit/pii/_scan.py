@@ -5,9 +5,10 @@ spans), its highest score and a severity from the count (thresholds in the PII c
 Macie grades sensitive-data findings by type and count. An **occurrence** is one span.
 
 One batch of records gives a :class:`PartialScan`: plain counts that add up. The CLI scans a
-whole source into one partial; a serverless worker scans one batch with :func:`scan_records`
-and an aggregator adds the partials with :func:`merge_partials` — the same code path, so the
-counts reconcile exactly. Neither holds text: masked samples only.
+whole source into one partial; a serverless worker scans each of its objects (or byte ranges)
+with :func:`scan_raw_records` and an aggregator adds the partials with :func:`merge_partials` —
+the same reader (:mod:`audit.records`) and the same scanner, so the counts reconcile exactly.
+Neither holds text: masked samples only.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from audit.pii._config import PiiConfig
 from audit.pii._engine import DetectorPool, Finding
 from audit.pii._mask import mask_value
 from audit.pii._sampling import SampleSpec
-from audit.pii._sources import ObjectInfo, RawRecord, get_path, is_missing, iter_source
+from audit.pii._sources import ObjectInfo, RawRecord, iter_source
+from audit.records import get_path, is_missing
 
-__all__ = ["PartialScan", "merge_partials", "pii_audit", "scan_records"]
+__all__ = ["PartialScan", "merge_partials", "pii_audit", "scan_raw_records", "scan_records"]
 
 SEVERITIES = ("LOW", "MEDIUM", "HIGH")
 #: Per-object entries listed in the provenance inputs (all objects enter the manifest hash).
@@ -409,6 +411,65 @@ def scan_records(
     return scanner.partial
 
 
+def _feed(scanner: _Scanner, records: Iterable[RawRecord], *, close_objects: bool) -> None:
+    """Feed every record; with ``close_objects``, tell the scanner when an object is done
+    (its redacted copy is closed after the batch that holds its last record)."""
+    current: ObjectInfo | None = None
+    for rec in records:
+        if close_objects and rec.reason != "not_sampled" and rec.obj is not current:
+            if current is not None:
+                scanner.object_done(current.name)
+            current = rec.obj
+        scanner.feed(rec)
+    if current is not None:
+        scanner.object_done(current.name)
+    scanner.flush()
+
+
+def scan_raw_records(
+    records: Iterable[RawRecord],
+    *,
+    objects: Sequence[ObjectInfo],
+    text_field: str,
+    id_field: str | None = None,
+    config: PiiConfig,
+    pool: DetectorPool | None = None,
+    findings: Any = None,
+    redactor: Any = None,
+) -> PartialScan:
+    """Scan records as :func:`~audit.pii._sources.object_records` reads them — each with its
+    object, its index and, if it could not be read, its skip reason — as :func:`pii_audit`
+    does; a serverless worker calls this per object or byte range.
+
+    Parameters
+    ----------
+    records
+        :class:`RawRecord` objects, in the order read.
+    objects
+        The objects they come from, listed in the partial (with their hashes, once read)
+        whether or not they held a record.
+    text_field, id_field, config, pool, findings, redactor
+        As :func:`scan_records`.
+
+    Returns
+    -------
+    PartialScan
+        Counts to merge with :func:`merge_partials`.
+    """
+    own = pool is None
+    pool = pool or DetectorPool(config, workers=1)
+    if own:
+        pool.__enter__()
+    try:
+        scanner = _Scanner(config, pool, text_field, id_field, findings=findings, redactor=redactor)
+        _feed(scanner, records, close_objects=False)
+    finally:
+        if own:
+            pool.__exit__(None, None, None)
+    scanner.partial.objects.extend(o.as_dict() for o in objects)
+    return scanner.partial
+
+
 def pii_audit(
     source: str,
     *,
@@ -464,6 +525,7 @@ def pii_audit(
     from audit.pii._sources import parse_source
 
     parse_source(source)  # fail on a bad source before loading any model
+    objects: list[ObjectInfo] = []
     findings = FindingsWriter(findings_path, s3_client) if findings_path else None
     redactor = None
     try:
@@ -472,24 +534,15 @@ def pii_audit(
             scanner = _Scanner(
                 config, pool, text_field, id_field, findings, redactor, progress=progress
             )
-            current: ObjectInfo | None = None
-            seen: dict[int, ObjectInfo] = {}
-            for rec in iter_source(
+            records = iter_source(
                 source,
                 config=config,
                 sample=sample,
                 s3_client=s3_client,
                 dynamodb_client=dynamodb_client,
-            ):
-                if rec.reason != "not_sampled" and id(rec.obj) not in seen:
-                    seen[id(rec.obj)] = rec.obj
-                    if current is not None:
-                        scanner.object_done(current.name)
-                    current = rec.obj
-                scanner.feed(rec)
-            if current is not None:
-                scanner.object_done(current.name)
-            scanner.flush()
+                objects=objects,
+            )
+            _feed(scanner, records, close_objects=True)
             model = pool.detector.model_info() if pool.workers <= 1 else _model_info(config)
     finally:
         if findings is not None:
@@ -497,8 +550,7 @@ def pii_audit(
         if redactor is not None:
             redactor.close()
     partial = scanner.partial
-    for obj in seen.values():
-        partial.objects.append(obj.as_dict())
+    partial.objects.extend(obj.as_dict() for obj in objects)
     return merge_partials(
         [partial],
         config=config,
@@ -545,6 +597,25 @@ def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float | None, 
 def _estimate(k: int, n: int, level: float) -> dict[str, float | None]:
     lo, hi = wilson_interval(k, n, level)
     return {"value": k / n if n else None, "ci_low": lo, "ci_high": hi}
+
+
+#: Per entity type (``groups[]``, attribute ``entity_type``): the share of scanned records
+#: with at least one finding of the type, with a Wilson interval.
+RECORD_METRICS = ("record_rate",)
+#: Counts over the whole scan (``summary[]``, attribute ``all``), in this order.
+SUMMARY_METRICS = (
+    "records_scanned",
+    "records_with_pii",
+    "records_skipped",
+    "objects_skipped",
+    "findings_total",
+    "occurrences_total",
+    "high_severity_findings",
+    "medium_severity_findings",
+    "low_severity_findings",
+)
+#: Counts per entity type (``summary[]``, attribute ``entity_type``): ``<type>_<metric>``.
+ENTITY_SUMMARY_METRICS = ("findings", "occurrences", "high_severity_findings")
 
 
 def _summary(attribute: str, metric: str, value: float | int, groups: list[str]) -> dict[str, Any]:
@@ -612,28 +683,31 @@ def merge_partials(
                 "n": n,
                 "positives": t.records,
                 "negatives": n - t.records,
-                "metrics": {"record_rate": _estimate(t.records, n, level)},
+                "metrics": {RECORD_METRICS[0]: _estimate(t.records, n, level)},
                 "verdicts": {},
             }
         )
+    counts = (
+        n,
+        total.records_with_pii,
+        total.records_skipped,
+        total.objects_skipped,
+        total.findings,
+        total.occurrences,
+        total.severity["HIGH"],
+        total.severity["MEDIUM"],
+        total.severity["LOW"],
+    )
     summary = [
-        _summary("all", "records_scanned", n, types),
-        _summary("all", "records_with_pii", total.records_with_pii, types),
-        _summary("all", "records_skipped", total.records_skipped, types),
-        _summary("all", "objects_skipped", total.objects_skipped, types),
-        _summary("all", "findings_total", total.findings, types),
-        _summary("all", "occurrences_total", total.occurrences, types),
-        _summary("all", "high_severity_findings", total.severity["HIGH"], types),
-        _summary("all", "medium_severity_findings", total.severity["MEDIUM"], types),
-        _summary("all", "low_severity_findings", total.severity["LOW"], types),
+        _summary("all", metric, value, types)
+        for metric, value in zip(SUMMARY_METRICS, counts, strict=True)
     ]
     for etype in types:
         t = total.by_type[etype]
-        key = etype.lower()
+        per_type = (t.findings, t.occurrences, t.severity["HIGH"])
         summary += [
-            _summary("entity_type", f"{key}_findings", t.findings, [etype]),
-            _summary("entity_type", f"{key}_occurrences", t.occurrences, [etype]),
-            _summary("entity_type", f"{key}_high_severity_findings", t.severity["HIGH"], [etype]),
+            _summary("entity_type", f"{etype.lower()}_{metric}", value, [etype])
+            for metric, value in zip(ENTITY_SUMMARY_METRICS, per_type, strict=True)
         ]
     objects = sorted(total.objects, key=lambda o: o["name"])
     manifest = "".join(f"{o['name']}\t{o['sha256']}\n" for o in objects)

@@ -1,10 +1,8 @@
 """Where stored posts come from: local files and folders, S3 prefixes, DynamoDB tables.
 
-Everything is streamed: JSON Lines and CSV are read line by line through a bounded buffer (a
-line longer than ``max_record_bytes`` is skipped without being held in memory), Parquet in
-record batches, S3 objects from their HTTP body, DynamoDB page by page. Bad input never stops
-a scan: each bad record (or object) becomes a :class:`RawRecord` with a ``reason`` and no data,
-and is counted and listed as skipped.
+Files and S3 objects are read by :class:`audit.records.ObjectReader` — the reader the fan-out
+uses too — streamed, with every bad record (or object) a :class:`RawRecord` with a ``reason``
+and no data, counted and listed as skipped; DynamoDB is read page by page.
 
 Every object's bytes are hashed as they are read (SHA-256), for provenance; for DynamoDB the
 hash is over the canonical JSON of the items read, in scan order. S3 ETags are recorded too,
@@ -13,29 +11,20 @@ but an ETag is an MD5 (or a hash of part hashes), not a content SHA-256.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from audit.exceptions import ConfigError, DataError
-from audit.inputs import FORMATS, aws_client
+from audit.inputs import FORMATS, aws_client, local_files
 from audit.pii._sampling import SampleSpec, keep_object, sample_records
+from audit.records import Format, ObjectReader, Record
 
-__all__ = [
-    "ObjectInfo",
-    "RawRecord",
-    "get_path",
-    "iter_source",
-    "parse_source",
-    "set_path",
-]
+__all__ = ["ObjectInfo", "RawRecord", "iter_source", "object_records", "parse_source"]
 
 
 #: Segments a DynamoDB table is split into when only a share of it is scanned.
@@ -118,248 +107,76 @@ def parse_source(source: str) -> _Source:
     return _Source("local", source, path=p)
 
 
-# --- nested fields -------------------------------------------------------------------------
+# --- reading objects ------------------------------------------------------------------------
 
-_MISSING = object()
-
-
-def get_path(record: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path (``user.post.text``); a literal key with dots wins."""
-    if path in record:
-        return record[path]
-    cur: Any = record
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
-        else:
-            return _MISSING
-    return cur
+#: What an ``unsupported_file`` skip says.
+UNSUPPORTED = "not a record file: use " + ", ".join(sorted(FORMATS))
 
 
-def set_path(record: dict[str, Any], path: str, value: Any) -> None:
-    """Set the value at a dotted path found by :func:`get_path` (in place)."""
-    if path in record:
-        record[path] = value
-        return
-    parts = path.split(".")
-    cur: Any = record
-    for part in parts[:-1]:
-        cur = cur[int(part)] if isinstance(cur, list) else cur[part]
-    last = parts[-1]
-    if isinstance(cur, list):
-        cur[int(last)] = value
-    else:
-        cur[last] = value
+def object_records(
+    reader: ObjectReader,
+    obj: ObjectInfo,
+    *,
+    sample: SampleSpec | None = None,
+    sample_name: str | None = None,
+    tap: Callable[[Iterable[Record]], Iterable[Record]] | None = None,
+) -> Iterator[RawRecord]:
+    """The records of one object (or byte range) as ``obj``'s, sampled, then its provenance.
+
+    What the CLI does per file or S3 object and the fan-out per unit: ``obj.records_read``
+    counts the records read (readable or not), and when the records stop — all read, or the
+    sample's window full — the rest is read past so ``obj.sha256`` and ``obj.bytes_read``
+    are those of the whole object (of a byte range: its own lines). ``tap`` sees every
+    record the reader gives, before sampling (the fan-out's read statistics).
+    """
+    records: Iterable[Record] = reader if tap is None else tap(reader)
+
+    def raw() -> Iterator[RawRecord]:
+        for r in records:
+            if obj.schema is None:
+                obj.schema = reader.schema  # a redacted Parquet copy keeps it
+            yield RawRecord(obj, r.index, r.data, r.reason, r.detail)
+
+    for rec in sample_records(raw(), sample_name or obj.name, sample):
+        if rec.index > 0:
+            obj.records_read += 1
+        yield rec
+    reader.finish()
+    obj.sha256 = reader.sha256
+    obj.bytes_read = reader.bytes_read
 
 
-def is_missing(value: Any) -> bool:
-    """Whether :func:`get_path` found nothing."""
-    return value is _MISSING
+def _fmt(name: str) -> Format | None:
+    return cast("Format | None", FORMATS.get(Path(name).suffix.lower()))
 
 
-# --- reading bytes with a hash -------------------------------------------------------------
+def _open_file(path: Path) -> Callable[[int], Any]:
+    def open_at(offset: int) -> Any:
+        fh = open(path, "rb")  # noqa: SIM115 - the reader closes it
+        fh.seek(offset)
+        return fh
+
+    return open_at
 
 
-class _HashingRaw(io.RawIOBase):
-    """A raw stream over ``read(n)`` that hashes and counts every byte it returns."""
-
-    def __init__(self, read: Callable[[int], bytes], obj: ObjectInfo) -> None:
-        self._read = read
-        self._obj = obj
-        self._hash = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        data = self._read(len(b))
-        n = len(data)
-        b[:n] = data
-        self._hash.update(data)
-        self._obj.bytes_read += n
-        return n
-
-    def finish(self) -> None:
-        # Read what is left (a sampled object is still hashed in full), then record the hash.
-        while True:
-            data = self._read(1 << 20)
-            if not data:
-                break
-            self._hash.update(data)
-            self._obj.bytes_read += len(data)
-        self._obj.sha256 = self._hash.hexdigest()
-
-
-def _records_from_stream(raw: _HashingRaw, obj: ObjectInfo, max_bytes: int) -> Iterator[RawRecord]:
-    reader = io.BufferedReader(raw, buffer_size=1 << 16)
-    head = reader.peek(8192)[:8192]
-    if not head:
-        yield RawRecord(obj, 0, reason="empty_file", detail="the file is empty")
-        return
-    if b"\x00" in head:
-        yield RawRecord(
-            obj,
-            0,
-            reason="binary_file",
-            detail=f"NUL bytes: not {obj.fmt} text in the utf-8 encoding (save it as utf-8)",
-        )
-        return
-    if obj.fmt == "jsonl":
-        yield from _jsonl(reader, obj, max_bytes)
-    else:
-        yield from _csv(reader, obj, max_bytes)
-
-
-def _jsonl(reader: Any, obj: ObjectInfo, max_bytes: int) -> Iterator[RawRecord]:
-    index = 0
-    while True:
-        line = reader.readline(max_bytes + 1)
-        if not line:
-            return
-        index += 1
-        if len(line) > max_bytes and not line.endswith(b"\n"):
-            while True:  # drain the rest of the line without keeping it
-                chunk = reader.readline(1 << 20)
-                if not chunk or chunk.endswith(b"\n"):
-                    break
-            yield RawRecord(
-                obj, index, reason="record_too_large", detail=f"line longer than {max_bytes} bytes"
-            )
-            continue
-        if not line.strip():
-            continue  # a blank line is no record; ``index`` stays the line number
-        try:
-            text = line.decode("utf-8-sig" if index == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            yield RawRecord(
-                obj, index, reason="undecodable", detail=f"not utf-8: byte {exc.start} of the line"
-            )
-            continue
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield RawRecord(
-                obj, index, reason="malformed_json", detail=f"{exc.msg} at column {exc.colno}"
-            )
-            continue
-        if not isinstance(data, dict):
-            yield RawRecord(
-                obj, index, reason="not_an_object", detail=f"a JSON {type(data).__name__}"
-            )
-            continue
-        yield RawRecord(obj, index, data=data)
-
-
-def _csv(reader: Any, obj: ObjectInfo, max_bytes: int) -> Iterator[RawRecord]:
-    text = io.TextIOWrapper(reader, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    csv.field_size_limit(max(max_bytes, 131072))
-    rows = csv.reader(text, delimiter="\t" if obj.fmt == "tsv" else ",")
-    try:
-        header = next(rows)
-    except StopIteration:
-        yield RawRecord(obj, 0, reason="empty_file", detail="no header row")
-        return
-    except csv.Error as exc:
-        yield RawRecord(obj, 0, reason="malformed_csv", detail=f"header: {exc}")
-        return
-    index = 0
-    while True:
-        index += 1
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield RawRecord(obj, index, reason="malformed_csv", detail=str(exc))
-            continue
-        if not row:
-            index -= 1
-            continue
-        try:
-            for v in row:
-                v.encode("utf-8")
-        except UnicodeEncodeError:
-            yield RawRecord(obj, index, reason="undecodable", detail="not utf-8")
-            continue
-        if sum(len(v) for v in row) > max_bytes:
-            yield RawRecord(
-                obj, index, reason="record_too_large", detail=f"row longer than {max_bytes} bytes"
-            )
-            continue
-        yield RawRecord(obj, index, data=dict(zip(header, row, strict=False)))
-
-
-def _parquet(path_or_file: Any, obj: ObjectInfo) -> Iterator[RawRecord]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path_or_file)
-    except (pa.ArrowException, OSError) as exc:
-        yield RawRecord(obj, 0, reason="unreadable_parquet", detail=type(exc).__name__)
-        return
-    obj.schema = pf.schema_arrow
-    index = 0
-    try:
-        for batch in pf.iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                index += 1
-                yield RawRecord(obj, index, data=row)
-    except (pa.ArrowException, OSError) as exc:
-        yield RawRecord(obj, index + 1, reason="unreadable_parquet", detail=type(exc).__name__)
-
-
-# --- the three kinds of source -------------------------------------------------------------
-
-
-def _local_files(src: _Source) -> Iterator[Path]:
-    if src.path.is_file():
-        yield src.path
-        return
-    for p in sorted(src.path.rglob("*")):
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(src.path).parts):
-            yield p
-
-
-def _fmt(name: str) -> str | None:
-    return FORMATS.get(Path(name).suffix.lower())
-
-
-def _local(src: _Source, config: Any, sample: SampleSpec | None) -> Iterator[RawRecord]:
+def _local(
+    src: _Source, config: Any, sample: SampleSpec | None, objects: list[ObjectInfo]
+) -> Iterator[RawRecord]:
     base = src.path if src.path.is_dir() else src.path.parent
-    for p in _local_files(src):
-        name = str(p.relative_to(base)) if src.path.is_dir() else p.name
+    for p in local_files(src.path):
+        name = p.relative_to(base).as_posix() if src.path.is_dir() else p.name
         if not keep_object(name, sample):
             yield RawRecord(ObjectInfo(name, "-"), -1, reason="not_sampled")
             continue
         fmt = _fmt(p.name)
         obj = ObjectInfo(name, fmt or "unknown", size=p.stat().st_size)
+        objects.append(obj)
         if fmt is None:
-            yield RawRecord(
-                obj, 0, reason="unsupported_file", detail="not .jsonl, .csv, .tsv or .parquet"
-            )
+            yield RawRecord(obj, 0, reason="unsupported_file", detail=UNSUPPORTED)
             continue
-        if fmt == "parquet":
-            from audit.data import file_sha256
-
-            obj.sha256 = file_sha256(p)
-            obj.bytes_read = obj.size or 0
-            yield from _counted(sample_records(_parquet(p, obj), name, sample), obj)
-            continue
-        with open(p, "rb") as fh:
-            raw = _HashingRaw(fh.read, obj)
-            records = _records_from_stream(raw, obj, config.max_record_bytes)
-            yield from _counted(sample_records(records, name, sample), obj)
-            raw.finish()
-
-
-def _counted(records: Iterator[RawRecord], obj: ObjectInfo) -> Iterator[RawRecord]:
-    for r in records:
-        if r.index > 0:
-            obj.records_read += 1
-        yield r
+        reader = ObjectReader(_open_file(p), fmt, max_record_bytes=config.max_record_bytes)
+        with reader:
+            yield from object_records(reader, obj, sample=sample)
 
 
 def _aws_error(exc: Exception, what: str) -> DataError:
@@ -367,7 +184,9 @@ def _aws_error(exc: Exception, what: str) -> DataError:
     return DataError(f"{what}: AWS error {code}; check the name, the region and your credentials")
 
 
-def _s3(src: _Source, config: Any, sample: SampleSpec | None, client: Any) -> Iterator[RawRecord]:
+def _s3(
+    src: _Source, config: Any, sample: SampleSpec | None, client: Any, objects: list[ObjectInfo]
+) -> Iterator[RawRecord]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     s3 = aws_client("s3", client)
@@ -385,30 +204,19 @@ def _s3(src: _Source, config: Any, sample: SampleSpec | None, client: Any) -> It
                 obj = ObjectInfo(
                     key, fmt or "unknown", size=item.get("Size"), etag=item.get("ETag", "")
                 )
+                objects.append(obj)
                 if fmt is None:
-                    yield RawRecord(
-                        obj, 0, reason="unsupported_file", detail="not .jsonl, .csv or .parquet"
-                    )
+                    yield RawRecord(obj, 0, reason="unsupported_file", detail=UNSUPPORTED)
                     continue
                 body = s3.get_object(Bucket=src.bucket, Key=key)["Body"]
-                try:
-                    if fmt == "parquet":
-                        # Parquet needs random access: spool to a temporary file.
-                        with tempfile.TemporaryFile() as tmp:
-                            raw = _HashingRaw(body.read, obj)
-                            while chunk := raw.read(1 << 20):
-                                tmp.write(chunk)
-                            raw.finish()
-                            tmp.seek(0)
-                            records = sample_records(_parquet(tmp, obj), key, sample)
-                            yield from _counted(records, obj)
-                        continue
-                    raw = _HashingRaw(body.read, obj)
-                    records = _records_from_stream(raw, obj, config.max_record_bytes)
-                    yield from _counted(sample_records(records, key, sample), obj)
-                    raw.finish()
-                finally:
-                    body.close()
+
+                def open_at(offset: int, body: Any = body) -> Any:
+                    assert offset == 0  # the CLI reads whole objects
+                    return body
+
+                reader = ObjectReader(open_at, fmt, max_record_bytes=config.max_record_bytes)
+                with reader:
+                    yield from object_records(reader, obj, sample=sample)
     except ClientError as exc:
         raise _aws_error(exc, f"s3://{src.bucket}/{src.prefix}") from None
     except BotoCoreError as exc:
@@ -432,7 +240,7 @@ def _plain(value: Any) -> Any:
 
 
 def _dynamodb(
-    src: _Source, config: Any, sample: SampleSpec | None, client: Any
+    src: _Source, config: Any, sample: SampleSpec | None, client: Any, objects: list[ObjectInfo]
 ) -> Iterator[RawRecord]:
     from boto3.dynamodb.types import TypeDeserializer
     from botocore.exceptions import BotoCoreError, ClientError
@@ -452,6 +260,7 @@ def _dynamodb(
     try:
         for name, extra in segments:
             obj = ObjectInfo(name, "dynamodb", hash_of="canonical JSON of the items read")
+            objects.append(obj)
             h = hashlib.sha256()
 
             def items(
@@ -467,11 +276,14 @@ def _dynamodb(
                         index += 1
                         data = _plain({k: deser.deserialize(v) for k, v in item.items()})
                         line = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
-                        h.update(line.encode("utf-8") + b"\n")
-                        obj.bytes_read += len(line) + 1
+                        encoded = line.encode("utf-8") + b"\n"
+                        h.update(encoded)
+                        obj.bytes_read += len(encoded)
                         yield RawRecord(obj, index, data=data)
 
-            yield from _counted(sample_records(items(), name, sample), obj)
+            for rec in sample_records(items(), name, sample):
+                obj.records_read += 1
+                yield rec
             obj.sha256 = h.hexdigest()
     except ClientError as exc:
         raise _aws_error(exc, f"dynamodb://{src.table}") from None
@@ -486,16 +298,20 @@ def iter_source(
     sample: SampleSpec | None = None,
     s3_client: Any = None,
     dynamodb_client: Any = None,
+    objects: list[ObjectInfo] | None = None,
 ) -> Iterator[RawRecord]:
     """Stream the records of a source, sampled.
 
     Records outside the sample of a kept object are not yielded at all; an object outside
-    the sample yields one record with ``reason="not_sampled"`` and ``index == -1``.
+    the sample yields one record with ``reason="not_sampled"`` and ``index == -1``. Each
+    object in the sample is appended to ``objects`` when it is opened, whether or not it
+    holds a record.
     """
     src = parse_source(source)
+    seen: list[ObjectInfo] = [] if objects is None else objects
     if src.kind == "local":
-        yield from _local(src, config, sample)
+        yield from _local(src, config, sample, seen)
     elif src.kind == "s3":
-        yield from _s3(src, config, sample, s3_client)
+        yield from _s3(src, config, sample, s3_client, seen)
     else:
-        yield from _dynamodb(src, config, sample, dynamodb_client)
+        yield from _dynamodb(src, config, sample, dynamodb_client, seen)

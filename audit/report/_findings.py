@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from audit.kinds import headline_metrics
 from audit.report._text import (
     Strength,
     Vocabulary,
@@ -27,14 +28,9 @@ __all__ = ["HEADLINE_METRICS", "Finding", "findings_for", "rate_text"]
 
 Finding = dict[str, Any]
 
-#: The metrics a kind's findings and first charts are about (others stay in the tables).
-HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("fpr", "fnr", "selection_rate"),
-    "moderation": ("fpr", "fnr", "selection_rate"),
-    "ads": ("selection_rate", "delivery_share"),
-    "face": ("fmr", "fnmr", "failure_to_detect"),
-    "recommendation": ("ndcg", "recall", "hit_rate", "precision"),
-}
+#: The metrics a kind's findings and first charts are about (others stay in the tables): each
+#: kind's report profile in the registry.
+HEADLINE_METRICS: dict[str, tuple[str, ...]] = headline_metrics()
 
 _STRENGTH_ORDER: dict[Strength, int] = {"strong": 3, "likely": 2, "uncertain": 1, "info": 0}
 

@@ -1,21 +1,21 @@
-"""What a report is built from: result documents and gate decisions, read once at the boundary."""
+"""What a report is built from: result documents and gate decisions, read once at the boundary.
+
+Result documents are checked by :func:`audit.results.check_result`, as the gate checks them.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from audit.exceptions import DataError
+from audit.results import check_result, read_json
 
 __all__ = ["ReportInput", "load_input", "load_inputs"]
 
 InputType = Literal["result", "gate"]
-
-_CORE_LISTS = ("groups", "suppressed_groups", "disparities", "summary")
 
 
 @dataclass(frozen=True)
@@ -55,21 +55,7 @@ def _classify(doc: Any, file: str | None) -> InputType:
             file=file,
         )
     if "schema_version" in doc:
-        version = str(doc["schema_version"])
-        if not version.startswith("1."):
-            raise DataError(
-                f"result schema version {version} is not supported by this report "
-                "(it reads 1.x); upgrade socialaudit",
-                file=file,
-            )
-        if not isinstance(doc.get("kind"), str):
-            raise DataError("the result document has no kind", file=file)
-        for key in _CORE_LISTS:
-            if not isinstance(doc.get(key, []), list):
-                raise DataError(f"{key!r} must be a list", file=file)
-        for key in ("settings", "overall", "provenance"):
-            if not isinstance(doc.get(key, {}), dict):
-                raise DataError(f"{key!r} must be an object", file=file)
+        check_result(doc, file, reader="report")
         return "result"
     if "decision" in doc:
         return "gate"
@@ -95,22 +81,9 @@ def load_input(path: str | Path, label: str | None = None) -> ReportInput:
     DataError
         The file is missing, unreadable, not JSON, or neither kind of document.
     """
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DataError("result file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise DataError("is a folder, not a result file", file=str(path)) from None
-    except OSError as exc:
-        raise DataError(f"cannot read the result file ({exc.strerror})", file=str(path)) from None
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"not a JSON result document ({exc})", file=str(path)) from None
+    doc, digest = read_json(path)
     kind = _classify(doc, str(path))
-    return ReportInput(
-        doc, kind, label or Path(path).stem, str(path), hashlib.sha256(raw).hexdigest()
-    )
+    return ReportInput(doc, kind, label or Path(path).stem, str(path), digest)
 
 
 def load_inputs(items: Iterable[str | Path | Mapping[str, Any] | ReportInput]) -> list[ReportInput]:

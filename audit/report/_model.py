@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from audit.kinds import report_titles
 from audit.report._findings import HEADLINE_METRICS, findings_for
 from audit.report._inputs import ReportInput, load_inputs
 from audit.report._methods import definition, methods
@@ -47,14 +48,8 @@ _KNOWN_SECTIONS = frozenset(
 
 _TOOLING = ("socialaudit", "jinja2", "matplotlib", "weasyprint")
 
-_KIND_TITLES = {
-    "pii": "PII",
-    "ads": "Ad delivery",
-    "face": "Face recognition",
-    "recommendation": "Recommendation",
-    "moderation": "Moderation",
-    "classification": "Classification",
-}
+#: Each kind's title: its report profile in the registry.
+_KIND_TITLES = report_titles()
 
 
 @dataclass

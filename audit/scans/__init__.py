@@ -23,12 +23,12 @@ What a kind does is a :class:`BatchJob`: ``prepare`` (heavy validation, run by t
 kind           batch                                                merge
 ============== ==================================================== ========================
 inventory      counts records, bytes, text lengths, bad lines       sums
-pii            ``audit.pii.scan_records`` per object or range       ``merge_partials``
-classification one batch: :func:`audit.runner.run_audit`             the one result
-moderation     one batch: :func:`audit.runner.run_audit`             the one result
-recommendation one batch: :func:`audit.runner.run_recommendation`    the one result
-face           one batch: :func:`audit.runner.run_face`              the one result
+pii            ``audit.pii.scan_raw_records`` per object or range   ``merge_partials``
+any other      one batch: the kind's run function (:mod:`audit.kinds`) the one result
 ============== ==================================================== ========================
+
+The request of an audit kind is its spec (:mod:`audit.kinds`) less what HTTP refuses, plus
+``policy`` (:data:`REQUESTS`); :data:`KINDS` lists the scan kinds.
 
 Examples
 --------
@@ -53,11 +53,11 @@ from audit.scans._messages import (
 from audit.scans._records import plan_units, read_records
 from audit.scans._requests import (
     KINDS,
-    AuditScan,
-    FaceScan,
+    REQUESTS,
+    AuditRequest,
     InventoryScan,
     PiiScan,
-    RecommendationScan,
+    ScanBase,
     ScanRequest,
     parse_request,
 )
@@ -69,10 +69,9 @@ from audit.scans._steps import aggregate, dispatch, handle, resume, run_batch, s
 # and the private ones tests use.
 from audit.scans._batch import _running as _running
 from audit.scans._jobs import JOBS as JOBS
-from audit.scans._jobs import AuditJob as AuditJob
-from audit.scans._jobs import FaceJob as FaceJob
 from audit.scans._jobs import InventoryJob as InventoryJob
-from audit.scans._jobs import RecommendationJob as RecommendationJob
+from audit.scans._jobs import WholeAuditJob as WholeAuditJob
+from audit.scans._jobs import make_jobs as make_jobs
 from audit.scans._messages import MAX_MESSAGE_BYTES as MAX_MESSAGE_BYTES
 from audit.scans._messages import MAX_UNITS_PER_BATCH as MAX_UNITS_PER_BATCH
 from audit.scans._messages import Message as Message
@@ -83,10 +82,14 @@ from audit.scans._records import ReadStats as ReadStats
 from audit.scans._reports import REPORT_FORMATS as REPORT_FORMATS
 from audit.scans._reports import render_reports as render_reports
 from audit.scans._reports import report_key as report_key
-from audit.scans._requests import _INPUT_FIELDS as _INPUT_FIELDS
 from audit.scans._requests import HTTP_RECOMMENDERS as HTTP_RECOMMENDERS
 from audit.scans._requests import MAX_RESAMPLES as MAX_RESAMPLES
 from audit.scans._requests import input_files as input_files
+from audit.scans._requests import output_places as output_places
+from audit.scans._requests import request_model as request_model
+from audit.scans._requests import request_models as request_models
+from audit.scans._requests import request_union as request_union
+from audit.scans._requests import server_files as server_files
 from audit.scans._steps import AGGREGATION_LEASE_S as AGGREGATION_LEASE_S
 from audit.scans._steps import STALE_QUEUED_S as STALE_QUEUED_S
 from audit.scans._steps import AggregationBusyError as AggregationBusyError
@@ -96,16 +99,16 @@ from audit.scans._steps import result_key as result_key
 
 __all__ = [
     "KINDS",
+    "REQUESTS",
     "AggregateMessage",
-    "AuditScan",
+    "AuditRequest",
     "BatchJob",
     "BatchMessage",
     "BatchRef",
     "DispatchMessage",
-    "FaceScan",
     "InventoryScan",
     "PiiScan",
-    "RecommendationScan",
+    "ScanBase",
     "ScanRequest",
     "Unit",
     "aggregate",

@@ -1,23 +1,29 @@
 """What each kind of scan does at each step: the :class:`BatchJob` protocol and one job per kind,
-in :data:`JOBS` (``pii`` is in :mod:`audit.scans._pii_job`)."""
+in :data:`JOBS`.
+
+An audit kind that runs as one batch (``scan="batch"`` in its registry entry) needs no code here:
+:class:`WholeAuditJob` runs its run function. A fan-out kind has a job of its own: ``pii``
+(:mod:`audit.scans._pii_job`); ``inventory`` is the scan-only kind the fan-out is tested with.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Protocol
 
-from audit.runner import AuditSpec
+from audit.kinds import REGISTRY, AuditKind, Registry
+from audit.records import get_path
 from audit.scans._messages import Unit
 from audit.scans._pii_job import PiiJob
 from audit.scans._records import (
     ReadStats,
-    _field,
     _plan_source,
     _read_block,
     _sum_reads,
     read_records,
 )
-from audit.scans._requests import AuditScan, FaceScan, InventoryScan, RecommendationScan
+from audit.scans._requests import AuditRequest, InventoryScan
 from audit.storage import Sources
 
 
@@ -56,7 +62,7 @@ class InventoryJob:
         stats = ReadStats()
         with_text = chars = longest = 0
         for record in read_records(units, sources, stats):
-            text = _field(record, request.text_field)
+            text = get_path(record, request.text_field)
             if isinstance(text, str):
                 with_text += 1
                 chars += len(text)
@@ -90,76 +96,53 @@ class InventoryJob:
         }
 
 
-class _WholeAuditJob:
-    """One batch that runs a whole audit; its document is the result."""
+class WholeAuditJob:
+    """One batch that runs a whole audit with its kind's run function; its document is the
+    result. Records processed: what the kind counts (:meth:`audit.kinds.AuditKind.records`)."""
 
-    def prepare(self, request: Any) -> None:
+    def __init__(self, kind: AuditKind[Any]) -> None:
+        self.kind = kind
+
+    def prepare(self, request: AuditRequest) -> None:
         return None
 
     def plan(
-        self, request: Any, sources: Sources, batch_bytes: int
+        self, request: AuditRequest, sources: Sources, batch_bytes: int
     ) -> tuple[list[list[Unit]], list[dict[str, str]]]:
         return [[]], []
 
-    def merge(self, request: Any, partials: list[dict[str, Any]]) -> dict[str, Any]:
+    def run(
+        self, request: AuditRequest, units: list[Unit], sources: Sources
+    ) -> tuple[dict[str, Any], int]:
+        doc = _as_written(self.kind.run(request.to_spec(), None))
+        return doc, self.kind.records(doc)
+
+    def merge(self, request: AuditRequest, partials: list[dict[str, Any]]) -> dict[str, Any]:
         return partials[0]
 
 
-def _as_written(doc: dict[str, Any]) -> dict[str, Any]:
+def _as_written(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The document as ``--out`` writes it (plain JSON: no NaN, no numpy types)."""
     from audit.results import dumps
 
     return dict(json.loads(dumps(doc)))
 
 
-#: Request fields that are not settings of the audit itself.
-_SCAN_ONLY = {"kind", "name", "policy"}
+#: The jobs of the kinds that fan out, by kind.
+FANOUT_JOBS: dict[str, BatchJob] = {"inventory": InventoryJob(), "pii": PiiJob()}
 
 
-class AuditJob(_WholeAuditJob):
-    """``classification`` and ``moderation``: one batch running the whole audit."""
-
-    def run(
-        self, request: AuditScan, units: list[Unit], sources: Sources
-    ) -> tuple[dict[str, Any], int]:
-        from audit.runner import run_audit
-
-        spec = AuditSpec(**request.model_dump(exclude={"policy"}))
-        doc = _as_written(run_audit(spec))
-        return doc, int(doc.get("overall", {}).get("n", 0))
-
-
-class RecommendationJob(_WholeAuditJob):
-    """``recommendation``: :func:`audit.runner.run_recommendation`; records = users evaluated."""
-
-    def run(
-        self, request: RecommendationScan, units: list[Unit], sources: Sources
-    ) -> tuple[dict[str, Any], int]:
-        from audit.runner import run_recommendation
-
-        doc = _as_written(run_recommendation(**request.model_dump(exclude=_SCAN_ONLY)))
-        return doc, int(doc.get("overall", {}).get("n", 0))
+def make_jobs(registry: Registry = REGISTRY) -> dict[str, BatchJob]:
+    """Scan kind → its job: the fan-out ones, and a whole-audit batch for the other kinds."""
+    jobs = {"inventory": FANOUT_JOBS["inventory"]}
+    for name, kind in registry.items():
+        if kind.scan == "fanout":
+            if name not in FANOUT_JOBS:
+                raise ValueError(f"audit kind {name!r} fans out but has no job in FANOUT_JOBS")
+            jobs[name] = FANOUT_JOBS[name]
+        else:
+            jobs[name] = WholeAuditJob(kind)
+    return jobs
 
 
-class FaceJob(_WholeAuditJob):
-    """``face``: :func:`audit.runner.run_face`, with no embedding cache; records = pairs
-    compared (genuine and impostor)."""
-
-    def run(
-        self, request: FaceScan, units: list[Unit], sources: Sources
-    ) -> tuple[dict[str, Any], int]:
-        from audit.runner import run_face
-
-        doc = _as_written(run_face(**request.model_dump(exclude=_SCAN_ONLY), cache_dir=None))
-        overall = doc.get("overall", {})
-        return doc, int(overall.get("positives", 0)) + int(overall.get("negatives", 0))
-
-
-JOBS: dict[str, BatchJob] = {
-    "inventory": InventoryJob(),
-    "pii": PiiJob(),
-    "classification": AuditJob(),
-    "moderation": AuditJob(),
-    "recommendation": RecommendationJob(),
-    "face": FaceJob(),
-}
+JOBS: dict[str, BatchJob] = make_jobs()

@@ -1,68 +1,70 @@
-"""The ``pii`` kind over :mod:`audit.pii`: ``scan_records`` per unit, ``merge_partials`` over
+"""The ``pii`` kind over :mod:`audit.pii`: ``scan_raw_records`` per unit, ``merge_partials`` over
 the batches."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import hashlib
 from typing import Any
 
 from audit.exceptions import ConfigError, DataError
-from audit.pii._sampling import SampleSpec, keep_object, sample_records
+from audit.pii._sampling import keep_object
+from audit.pii._sources import ObjectInfo, object_records
 from audit.scans._messages import Unit
-from audit.scans._pii_outputs import _BatchOutputs, _is_range, _object_name
+from audit.scans._pii_outputs import _BatchOutputs, _object_name, _unit_name
 from audit.scans._records import (
     ReadStats,
     _plan_source,
     _read_block,
     _sum_reads,
+    open_unit,
     plan_units,
-    read_records,
 )
 from audit.scans._requests import PiiScan
 from audit.storage import Sources
 
+_RANGE = "#bytes="
 
-def _sample_unit(
-    records: Iterator[dict[str, Any]], stats: ReadStats, name: str, spec: SampleSpec
-) -> Iterator[dict[str, Any]]:
-    """One object's records as ``--sample records=N`` takes them.
 
-    As in the CLI every record counts toward the window, readable or not; problems met
-    outside the window are dropped from ``stats.skips`` (they were read, not scanned).
+def _whole_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The partials' objects with the byte ranges of a split object made one entry again.
+
+    Its records and bytes are the ranges' sums; its hash, which cannot be that of the whole
+    object (the ranges were read apart), is the SHA-256 of the ranges' own hashes.
     """
-    start = len(stats.skips)
-
-    def items() -> Iterator[tuple[bool, Any]]:
-        seen = start
-        for record in records:
-            while seen < len(stats.skips):  # problems read before this record come first
-                yield False, stats.skips[seen]
-                seen += 1
-            yield True, record
-        while seen < len(stats.skips):
-            yield False, stats.skips[seen]
-            seen += 1
-
-    kept: list[tuple[str, int, str, str]] = []
-    try:
-        for is_record, item in sample_records(items(), name, spec):
-            if is_record:
-                yield item
-            else:
-                kept.append(item)
-    finally:
-        close = getattr(records, "close", None)
-        if close is not None:
-            close()  # stop reading the object: the window is full
-    stats.skips[start:] = kept
+    out: list[dict[str, Any]] = []
+    ranges: dict[str, list[dict[str, Any]]] = {}
+    for o in objects:
+        name, sep, span = str(o["name"]).rpartition(_RANGE)
+        if not sep:
+            out.append(o)
+            continue
+        if name not in ranges:
+            ranges[name] = []
+            out.append({"name": name, "format": o["format"], "_ranges": ranges[name]})
+        ranges[name].append({**o, "span": span})
+    for o in out:
+        parts = o.pop("_ranges", None)
+        if parts is None:
+            continue
+        parts.sort(key=lambda p: int(p["span"].partition("-")[0]))
+        lines = "".join(f"{p['span']}\t{p['sha256']}\n" for p in parts)
+        o.update(
+            sha256=hashlib.sha256(lines.encode("utf-8")).hexdigest(),
+            hash_of="byte ranges read apart: SHA-256 of one line 'first-last<TAB>sha256 of "
+            "those bytes' per range, in order",
+            bytes_read=sum(int(p["bytes_read"]) for p in parts),
+            records_read=sum(int(p["records_read"]) for p in parts),
+        )
+    return out
 
 
 class PiiJob:
-    """The ``pii`` kind over :mod:`audit.pii`: ``scan_records`` per unit, ``merge_partials``.
+    """The ``pii`` kind over :mod:`audit.pii`: ``scan_raw_records`` per unit, ``merge_partials``.
 
-    Each unit is scanned under its own object name (the URI, with the byte range when the
-    object was split), so the result lists objects as a one-process scan does; lines this module
-    could not read are added as the same skip reasons :mod:`audit.pii` uses.
+    Each unit is read by the CLI's reader and scanned by the CLI's scanner under the CLI's
+    object name (with the byte range when the object was split): a whole object gives the
+    records, indices, skip reasons and hashes ``socialaudit pii`` gives.
 
     ``sample``: ``plan`` keeps the objects the CLI keeps (a seeded hash of the name, the same
     name as :func:`_object_name`) and, with ``records``, does not split an object into byte
@@ -125,40 +127,39 @@ class PiiJob:
     ) -> tuple[dict[str, Any], int]:
         pii = self._pii()
         config = self._config(request)
-        spec = request.sample
         total = pii.PartialScan()
         stats = ReadStats()
         outputs = _BatchOutputs.open(request, config, sources)
         try:
             for unit in units:
-                name = unit.uri
-                if _is_range(unit):
-                    name += f"#bytes={unit.start}-{(unit.end or unit.size) - 1}"
                 total.objects_not_sampled += unit.not_sampled
-                before = len(stats.skips)
-                records = read_records([unit], sources, stats)
-                if spec is not None and spec.records_per_object is not None:
-                    records = _sample_unit(
-                        records, stats, _object_name(request.source, unit.uri), spec
+                stats.objects += unit.start == 0  # an object split into ranges counts once
+                obj = ObjectInfo(_unit_name(request.source, unit), unit.format, size=unit.size)
+                with open_unit(unit, sources, max_record_bytes=config.max_record_bytes) as reader:
+                    records = object_records(
+                        reader,
+                        obj,
+                        sample=request.sample,
+                        sample_name=_object_name(request.source, unit.uri),
+                        tap=functools.partial(stats.tap, unit),
                     )
-                part = pii.scan_records(
-                    records,
-                    text_field=request.text_field,
-                    id_field=request.id_field,
-                    config=config,
-                    object_name=name,
-                    pool=self._pool(request),
-                    findings=outputs.findings if outputs is not None else None,
-                    redactor=(
-                        outputs.redactor_for(request.source, unit, stats)
-                        if outputs is not None
-                        else None
-                    ),
-                )
+                    part = pii.scan_raw_records(
+                        records,
+                        objects=[obj],
+                        text_field=request.text_field,
+                        id_field=request.id_field,
+                        config=config,
+                        pool=self._pool(request),
+                        findings=outputs.findings if outputs is not None else None,
+                        redactor=(
+                            outputs.redactor_for(request.source, unit)
+                            if outputs is not None
+                            else None
+                        ),
+                    )
+                stats.bytes += obj.bytes_read
                 if outputs is not None:
                     outputs.unit_done()
-                for _uri, index, code, detail in stats.skips[before:]:
-                    part.add_skip(name, index, code, detail, max_listed=config.max_skipped_listed)
                 total.merge(
                     part,
                     samples_per_type=config.samples_per_type,
@@ -176,9 +177,12 @@ class PiiJob:
     def merge(self, request: PiiScan, partials: list[dict[str, Any]]) -> dict[str, Any]:
         outputs = [p.get("outputs") or {} for p in partials]
         first = outputs[0] if outputs else {}
+        parts = [dict(p["pii"], objects=[]) for p in partials]
+        if parts:
+            parts[0]["objects"] = _whole_objects([o for p in partials for o in p["pii"]["objects"]])
         doc = dict(
             self._pii().merge_partials(
-                [p["pii"] for p in partials],
+                parts,
                 config=self._config(request),
                 source=request.source,
                 text_field=request.text_field,

@@ -11,7 +11,6 @@ from typing import Any
 from audit.inputs import join
 from audit.scans._batch import BatchRef, current_batch
 from audit.scans._messages import Unit
-from audit.scans._records import ReadStats
 from audit.scans._requests import PiiScan
 from audit.storage import Sources
 
@@ -33,6 +32,16 @@ def _object_name(source: str, uri: str) -> str:
     if src.is_dir():
         return Path(uri).relative_to(src).as_posix()
     return Path(uri).name
+
+
+def _unit_name(source: str, unit: Unit) -> str:
+    """The name a unit's records are counted and listed under: the object's name as
+    ``socialaudit pii`` names it, with ``#bytes=<first>-<last>`` for a byte range (whose
+    records are numbered by line within the range)."""
+    name = _object_name(source, unit.uri)
+    if _is_range(unit):
+        name += f"#bytes={unit.start}-{(unit.end or unit.size) - 1}"
+    return name
 
 
 def _redacted_name(source: str, unit: Unit) -> str:
@@ -58,13 +67,11 @@ class _UnitRedactor:
     """The batch's :class:`~audit.pii._output.Redactor`, writing one unit's records as one
     object in the unit's format (what ``scan_records`` calls ``redactor``)."""
 
-    def __init__(self, redactor: Any, name: str, unit: Unit, stats: ReadStats) -> None:
+    def __init__(self, redactor: Any, name: str, unit: Unit) -> None:
         from audit.pii._sources import ObjectInfo
 
         self._redactor = redactor
         self.obj = ObjectInfo(name, unit.format)
-        self._uri = unit.uri
-        self._stats = stats
         self.wrote = False
 
     def redact_text(self, text: str, findings: list[Any]) -> str:
@@ -72,7 +79,7 @@ class _UnitRedactor:
 
     def write(self, obj: Any, record: dict[str, Any], text_field: str, redacted: str) -> None:
         if self.obj.schema is None:  # a Parquet copy keeps the schema it was read with
-            self.obj.schema = self._stats.schemas.get(self._uri)
+            self.obj.schema = obj.schema
         self._redactor.write(self.obj, record, text_field, redacted)
         self.wrote = True
 
@@ -119,10 +126,10 @@ class _BatchOutputs:
             raise RuntimeError("findings and redact_to are written per batch: use run_batch")
         return cls(request, config, sources, batch)
 
-    def redactor_for(self, source: str, unit: Unit, stats: ReadStats) -> _UnitRedactor | None:
+    def redactor_for(self, source: str, unit: Unit) -> _UnitRedactor | None:
         if self.redactor is None:
             return None
-        self._unit = _UnitRedactor(self.redactor, _redacted_name(source, unit), unit, stats)
+        self._unit = _UnitRedactor(self.redactor, _redacted_name(source, unit), unit)
         return self._unit
 
     def unit_done(self) -> None:

@@ -21,7 +21,13 @@ from audit.scans._messages import (
     parse_message,
 )
 from audit.scans._reports import render_reports
-from audit.scans._requests import PiiScan, _AnyScan, input_files, parse_request
+from audit.scans._requests import (
+    ScanBase,
+    input_files,
+    output_places,
+    parse_request,
+    server_files,
+)
 from audit.storage import LocalStore, QueueName, ScanRecord
 
 if TYPE_CHECKING:
@@ -68,7 +74,7 @@ def result_key(scan_id: str) -> str:
 
 def submit_scan(
     backend: Backend,
-    request: _AnyScan,
+    request: ScanBase,
     *,
     idempotency_key: str | None = None,
 ) -> tuple[ScanRecord, bool]:
@@ -88,22 +94,21 @@ def submit_scan(
     IdempotencyConflictError
         ``idempotency_key`` was used with a different request.
     """
-    for name, value in input_files(request):
+    inputs = input_files(request)
+    for name, value in inputs:
         backend.sources.check(value, name)  # on AWS: s3:// URIs only, for every input
         if "://" not in value and not Path(value).exists():  # found now, not after a queue
             raise DataError(
                 f"not found on the server ({name}): give an existing file or folder", file=value
             )
-    for name in ("policy", "config"):
-        if path := getattr(request, name, None):
-            if not backend.sources.allow_local:
-                _check_server_file(name, path)
-            elif not Path(path).is_file():
-                raise DataError(f"not found on the server ({name}): give a YAML file", file=path)
-    if isinstance(request, PiiScan):
-        for name, dest in (("findings", request.findings), ("redact_to", request.redact_to)):
-            if dest:
-                backend.sources.check_destination(dest, name, source=request.source)
+    for name, path in server_files(request):
+        if not backend.sources.allow_local:
+            _check_server_file(name, path)
+        elif not Path(path).is_file():
+            raise DataError(f"not found on the server ({name}): give a YAML file", file=path)
+    for name, dest in output_places(request):
+        for _, source in inputs:  # never inside what the scan reads
+            backend.sources.check_destination(dest, name, source=source)
     now = _now()
     record = ScanRecord(
         id=uuid.uuid4().hex,

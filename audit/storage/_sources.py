@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from audit.exceptions import ConfigError, DataError
-from audit.inputs import FORMATS
+from audit.inputs import FORMATS, local_files
 from audit.storage._aws_clients import _error_code, aws_clients
 from audit.storage._settings import Settings
 
@@ -136,7 +136,8 @@ class Sources:
             )
 
     def list(self, uri: str) -> list[SourceObject]:
-        """Every object of a source (a file, a folder, an S3 key or prefix), sorted by URI."""
+        """Every object of a source (a file, a folder, an S3 key or prefix), sorted by URI (a
+        folder in path order, without hidden files, as ``socialaudit pii`` reads it)."""
         self.check(uri)
         if uri.startswith("s3://"):
             bucket, prefix = _split_s3(uri)
@@ -154,14 +155,11 @@ class Sources:
                     out.append(SourceObject(f"s3://{bucket}/{key}", obj["Size"], _format_of(key)))
             return sorted(out, key=lambda o: o.uri)
         path = Path(uri)
-        if path.is_file():
-            return [SourceObject(str(path), path.stat().st_size, _format_of(path.name))]
-        if path.is_dir():
-            files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
-            return sorted(
-                (SourceObject(str(p), p.stat().st_size, _format_of(p.name)) for p in files),
-                key=lambda o: o.uri,
-            )
+        if path.exists():  # the files `socialaudit pii` reads, in its order
+            return [
+                SourceObject(str(p), p.stat().st_size, _format_of(p.name))
+                for p in local_files(path)
+            ]
         raise DataError("source not found: give an existing file or folder", file=uri)
 
     def open(self, uri: str, start: int = 0) -> BinaryIO:

@@ -48,8 +48,8 @@ def _run(aws: AwsEnv, body: dict[str, Any], key: str) -> tuple[dict[str, Any], d
 def test_a_classification_scan_reads_its_test_set_from_s3(aws: AwsEnv, tmp_path: Path) -> None:
     import json
 
+    from audit.kinds import load_spec, run
     from audit.results import dumps
-    from audit.runner import AuditSpec, run_audit
 
     df = _classification_set()
     local = tmp_path / "test-set.csv"
@@ -66,7 +66,7 @@ def test_a_classification_scan_reads_its_test_set_from_s3(aws: AwsEnv, tmp_path:
     }
     view, doc = _run(aws, {**spec, "policy": "policies/default.yaml"}, "classification-s3")
 
-    direct = json.loads(dumps(run_audit(AuditSpec(**{**spec, "data": str(local)}))))
+    direct = json.loads(dumps(run(load_spec({**spec, "data": str(local)}))))
     _same_numbers(doc, direct)
     data_input = next(i for i in doc["provenance"]["inputs"] if i["role"] == "data")
     assert data_input["path"] == uri  # the URI is recorded, not a temporary copy
@@ -100,7 +100,7 @@ def json_text(doc: Any) -> str:
 
 def test_a_face_scan_reads_manifest_and_embeddings_from_s3(aws: AwsEnv, tmp_path: Path) -> None:
     from audit.face import GroupSpec, synthetic_face_set
-    from audit.runner import run_face
+    from audit.kinds import load_spec, run
 
     manifest, templates = synthetic_face_set(
         {"a": GroupSpec(subjects=40), "b": GroupSpec(subjects=40, impostor_distance=0.8)},
@@ -123,6 +123,6 @@ def test_a_face_scan_reads_manifest_and_embeddings_from_s3(aws: AwsEnv, tmp_path
         "manifest": str(tmp_path / "faces.csv"),
         "embeddings": str(tmp_path / "emb.npy"),
     }
-    direct = run_face(**{k: v for k, v in local.items() if k != "kind"})
+    direct = dict(run(load_spec(local)))
     _same_numbers(doc, direct)
     assert doc["face"]["threshold"] == direct["face"]["threshold"]

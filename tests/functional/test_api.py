@@ -276,7 +276,7 @@ def _same_numbers(doc: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]
 def test_a_recommendation_scan_is_the_cli_audit(
     client: TestClient, tmp_path: Path, way_in: str
 ) -> None:
-    from audit.runner import run_recommendation
+    from audit.kinds import load_spec, run
 
     files = _recsys_files(tmp_path / "recsys")
     settings: dict[str, Any] = {
@@ -295,7 +295,7 @@ def test_a_recommendation_scan_is_the_cli_audit(
         settings.update(model="popularity", interactions=files["log"], holdout=1)
     view, doc = _scan_result(client, {"kind": "recommendation", **settings})
 
-    direct = _same_numbers(doc, run_recommendation(**settings))
+    direct = _same_numbers(doc, dict(run(load_spec({"kind": "recommendation", **settings}))))
     assert doc["overall"]["n"] == 60 and view["progress"]["records_done"] == 60
     assert (
         doc["overall"]["metrics"]["ndcg"]["value"] == direct["overall"]["metrics"]["ndcg"]["value"]
@@ -316,6 +316,65 @@ def test_a_recommendation_scan_refuses_code_from_the_caller(
     }
     r = client.post("/scans", json=body, headers=AUTH)
     assert r.status_code == 422 and "would run code on the server" in r.text
+
+
+def test_the_openapi_document_describes_every_kind_and_field(client: TestClient) -> None:
+    from audit import scans
+
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/scans"]["post"]["requestBody"]["content"]["application/json"]
+    kinds = set(body["schema"]["discriminator"]["mapping"])
+    assert kinds == set(scans.KINDS)  # every audit kind, ads included, and inventory
+    for name, model in scans.REQUESTS.items():
+        props = schema["components"]["schemas"][model.__name__]["properties"]
+        undescribed = [f for f, p in props.items() if f != "kind" and not p.get("description")]
+        assert undescribed == [], name
+    face = schema["components"]["schemas"]["FaceScan"]
+    assert "cache_dir" not in face["properties"] and "``cache_dir``" in face["description"]
+
+
+def test_an_ads_scan_is_the_cli_audit(client: TestClient, tmp_path: Path) -> None:
+    # The same settings as `socialaudit ads`, over HTTP: the planted skew against women in
+    # the housing ad is found, with the CLI's numbers, and the report is rendered.
+    from audit.kinds import load_spec, run
+    from tests.unit.test_ads import _audience, _impressions
+
+    audience = _audience()
+    audience.to_csv(tmp_path / "audience.csv", index=False)
+    _impressions(audience).to_csv(tmp_path / "impressions.csv", index=False)
+    policy = tmp_path / "ads-policy.yaml"
+    policy.write_text(
+        "id: ads\nversion: '1'\nchecks:\n  - id: four-fifths\n    source: 29 CFR 1607.4(D)\n"
+        "    kinds: [ads]\n    metric: impact_ratio\n    aggregation: per_group\n"
+        "    min: 0.8\n"
+    )
+    settings: dict[str, Any] = {
+        "impressions": str(tmp_path / "impressions.csv"),
+        "audience": str(tmp_path / "audience.csv"),
+        "groups": ["gender"],
+        "resamples": 50,
+        "policy": str(policy),
+    }
+    view, doc = _scan_result(client, {"kind": "ads", **settings})
+
+    settings.pop("policy")
+    direct = _same_numbers(doc, dict(run(load_spec({"kind": "ads", **settings}))))
+    assert doc["ads"] == direct["ads"]
+    assert view["progress"]["records_done"] == doc["overall"]["n"] == 2000
+    housing = next(a for a in doc["ads"] if a["ad"] == "housing")
+    women = next(g for g in housing["groups"] if g["group"] == "F")
+    assert women["verdicts"]["four_fifths"] == "fail"
+    assert (view["gate"]["policy"], view["gate"]["verdict"]) == ("ads@1", "blocked")
+    html = client.get(f"/scans/{view['id']}/report?format=html", headers=AUTH)
+    assert html.status_code == 200 and "Ad delivery audit" in html.text
+
+
+def test_an_ads_scan_cannot_write_files_on_the_server(client: TestClient, tmp_path: Path) -> None:
+    body = {"kind": "ads", "impressions": "i.csv", "audience": "a.csv", "groups": ["g"]}
+    r = client.post("/scans", json={**body, "out": str(tmp_path / "x.json")}, headers=AUTH)
+    assert r.status_code == 422 and "out is not accepted over HTTP" in r.text
+    r = client.post("/scans", json=body, headers=AUTH)  # valid, but the files are not there
+    assert r.status_code == 422 and "not found on the server (impressions)" in r.text
 
 
 def _face_files(folder: Path) -> dict[str, str]:
@@ -357,7 +416,7 @@ def _face_files(folder: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("templates", ["embeddings", "pairs"])
 def test_a_face_scan_is_the_cli_audit(client: TestClient, tmp_path: Path, templates: str) -> None:
-    from audit.runner import run_face
+    from audit.kinds import load_spec, run
 
     files = _face_files(tmp_path / "faces")
     settings: dict[str, Any] = {
@@ -369,7 +428,7 @@ def test_a_face_scan_is_the_cli_audit(client: TestClient, tmp_path: Path, templa
     }
     view, doc = _scan_result(client, {"kind": "face", **settings})
 
-    direct = _same_numbers(doc, run_face(**settings))
+    direct = _same_numbers(doc, dict(run(load_spec({"kind": "face", **settings}))))
     assert doc["face"]["threshold"] == direct["face"]["threshold"]
     pairs = doc["overall"]["positives"] + doc["overall"]["negatives"]
     assert pairs == direct["overall"]["positives"] + direct["overall"]["negatives"] > 0

@@ -19,26 +19,6 @@ DEFAULT = str(ROOT / "policies" / "default.yaml")
 BAD = FIXTURES / "policies"
 
 
-@pytest.fixture(autouse=True)
-def gate_commands(monkeypatch):
-    """Make sure `gate` and `audit` are commands, also before audit/cli.py registers them."""
-    sub = cli._parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
-    if "gate" in sub.choices:
-        return
-    from audit.cli_gate import register
-
-    original = cli._parser
-
-    def parser():
-        p = original()
-        handlers = register(p._subparsers._group_actions[0])  # type: ignore[union-attr]
-        monkeypatch.setitem(cli.COMMANDS, "gate", handlers["gate"])
-        monkeypatch.setitem(cli.COMMANDS, "audit", handlers["audit"])
-        return p
-
-    monkeypatch.setattr(cli, "_parser", parser)
-
-
 def run(argv, capsys):
     code = cli.main([str(a) for a in argv])
     out = capsys.readouterr()
@@ -331,6 +311,131 @@ def test_bad_audit_config_exits_2_before_running_anything(tmp_path, capsys):
     code, out, err = run(["audit", "--config", cfg], capsys)
     assert code == 2 and "severty" in err
     assert not (tmp_path / "results").exists()  # the policy failed before any audit ran
+
+
+def _six_kinds(folder: Path) -> Path:
+    """Small inputs of every audit kind in ``folder/data`` and an audit.yaml naming them by
+    paths relative to it: the moderation fixture (classification and moderation), lists and
+    users (recommendation), impressions and an audience with a planted skew (ads), synthetic
+    face templates (face: embeddings, not dlib) and a few posts with e-mail addresses (pii)."""
+    import numpy as np
+
+    from audit.face import GroupSpec, synthetic_face_set
+    from tests.functional.test_api import _recsys_files
+    from tests.unit.pii._support import write_jsonl
+    from tests.unit.test_ads import _audience, _impressions
+
+    data = folder / "data"
+    recsys = {k: Path(v).name for k, v in _recsys_files(data).items()}
+    audience = _audience(400)
+    audience.to_csv(data / "audience.csv", index=False)
+    _impressions(audience).to_csv(data / "impressions.csv", index=False)
+    manifest, templates = synthetic_face_set(
+        {"a": GroupSpec(subjects=40), "b": GroupSpec(subjects=40, impostor_distance=0.8)}, seed=3
+    )
+    manifest.frame.to_csv(data / "faces.csv", index=False)
+    np.save(data / "emb.npy", templates.embeddings)
+    posts = [{"id": i, "text": f"post {i}: write to user{i}@example.com"} for i in range(6)]
+    write_jsonl(data / "posts" / "day-1.jsonl", posts)
+    moderation = FIXTURES / "moderation_small.csv"
+    text = f"""\
+policy: {DEFAULT}
+out: results
+audits:
+  - name: risk
+    kind: classification
+    data: {moderation}
+    label: label
+    score: score
+    groups: [group]
+    resamples: 20
+    explain: false
+  - kind: moderation
+    data: {moderation}
+    label: label
+    score: score
+    groups: [group]
+    resamples: 20
+    explain: false
+  - kind: recommendation
+    recommendations: data/{recsys["recs"]}
+    truth: data/{recsys["truth"]}
+    users: data/{recsys["users"]}
+    items: data/{recsys["items"]}
+    user_groups: [gender]
+    creator_group: [studio]
+    k: 5
+    resamples: 20
+  - kind: ads
+    impressions: data/impressions.csv
+    audience: data/audience.csv
+    groups: [gender]
+    reference: gender=M
+    resamples: 20
+  - kind: face
+    manifest: data/faces.csv
+    embeddings: data/emb.npy
+    groups: [group]
+    target_fmr: 0.001
+    resamples: 20
+  - kind: pii
+    source: data/posts
+    id_field: id
+    sample: records=4
+"""
+    p = folder / "audit.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_audit_config_runs_every_kind_of_audit(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("presidio_analyzer")
+    from audit.kinds import KINDS, REGISTRY
+
+    cfg = _six_kinds(tmp_path / "ci")
+    monkeypatch.chdir(tmp_path)  # relative paths are the file's, not the working folder's
+    code, out, err = run(["audit", "--config", cfg], capsys)
+    assert code == 1, err  # the moderation fixture's planted disparity blocks
+    results = tmp_path / "ci" / "results"
+    names = {"risk": "classification", **{k: k for k in KINDS if k != "classification"}}
+    for name, kind in names.items():
+        assert f"running {name} ({kind})" in out
+        doc = json.loads((results / f"{name}.json").read_text())
+        assert doc["kind"] == kind
+        # Every metric the result carries is one its kind declares to the gate.
+        metrics = REGISTRY[kind].policy_metrics()
+        found = {
+            "per_group": {m for g in doc["groups"] for m in g["metrics"]},
+            "ratio_to_reference": {d["metric"] for d in doc["disparities"]},
+            "summary": {s["metric"] for s in doc["summary"]},
+        }
+        assert found["per_group"] and found["summary"], kind
+        for aggregation, names_in_doc in found.items():
+            unknown = {m for m in names_in_doc if not metrics.accepts(aggregation, m)}  # type: ignore[arg-type]
+            assert not unknown, (kind, aggregation, unknown)
+    ads = json.loads((results / "ads.json").read_text())
+    women = next(g for g in ads["groups"] if g["group"] == "F")
+    assert women["verdicts"]["four_fifths"] == "fail"  # the housing ad's skew, pooled
+    pii = json.loads((results / "pii.json").read_text())
+    assert pii["pii"]["records"]["scanned"] == 4 and "example.com" not in json.dumps(pii)
+    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.0.0")
+
+
+def test_an_audit_config_error_in_a_new_kind_names_the_line_and_key(tmp_path, capsys):
+    cfg = _six_kinds(tmp_path)
+    text = cfg.read_text()
+    cfg.write_text(
+        text.replace("groups: [gender]\n    reference", "groupz: [gender]\n    reference")
+    )
+    code, out, err = run(["audit", "--config", cfg], capsys)
+    flat = " ".join(err.split())
+    assert code == 2 and out == ""
+    line = cfg.read_text().splitlines().index("    groupz: [gender]") + 1
+    assert f"line {line}: audits[3].groupz: unknown key 'groupz' (did you mean 'groups'?)" in flat
+    assert "audits[3].groups: missing required key 'groups'" in flat
+    cfg.write_text(cfg.read_text().replace("kind: pii", "kind: speech"))
+    code, _, err = run(["audit", "--config", cfg], capsys)
+    assert code == 2 and "unknown kind 'speech': one of 'classification'" in " ".join(err.split())
 
 
 # --- real data ---------------------------------------------------------------------------

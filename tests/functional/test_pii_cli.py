@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
@@ -15,25 +14,10 @@ SCHEMA = Draft202012Validator(load_schema())
 
 
 def _main(argv):
-    """``socialaudit`` with the PII commands, whether or not audit/cli.py wires them yet."""
+    """``socialaudit ARGV``: exit code 2 with the message on bad input."""
     from audit import cli
 
-    probe = cli._parser()
-    sub = next(a for a in probe._actions if isinstance(a, argparse._SubParsersAction))
-    if "pii" in sub.choices:
-        return cli.main(argv)
-    from rich.console import Console
-
-    from audit.cli_pii import register
-
-    parser = argparse.ArgumentParser(prog="socialaudit")
-    handlers = register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return handlers[args.command](args, Console(width=160))
-    except cli.AuditError as exc:
-        Console(stderr=True).print(f"socialaudit: error: {exc}", markup=False)
-        return cli.EXIT_INPUT
+    return cli.main(argv)
 
 
 def run(argv, capsys):

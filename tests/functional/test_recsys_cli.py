@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,28 +11,14 @@ import pandas as pd
 import pytest
 from jsonschema import Draft202012Validator
 
-from audit.cli_recsys import register
-from audit.exceptions import AuditError
 from audit.results import load_schema
 
 
 def _main(argv: Sequence[str]) -> int:
-    """``socialaudit`` with these subcommands: the real entry point once ``audit.cli`` wires
-    them, else the same parse → handler → exit-code mapping (2 + message on bad input)."""
+    """``socialaudit ARGV``: exit code 2 with the message on bad input."""
     from audit import cli
 
-    if "recommendation" in getattr(cli, "COMMANDS", {}):
-        return cli.main(list(argv))
-    from rich.console import Console
-
-    parser = argparse.ArgumentParser(prog="socialaudit")
-    handlers = register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    try:
-        return handlers[args.command](args, Console(width=200))
-    except AuditError as exc:
-        Console(stderr=True, width=200).print(f"socialaudit: error: {exc}", markup=False)
-        return 2
+    return cli.main(list(argv))
 
 
 def run(argv: Sequence[str], capsys) -> tuple[int, str, str]:

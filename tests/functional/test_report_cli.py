@@ -27,7 +27,7 @@ def report(argv: list[str]) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from audit.cli_report import register
+    from audit.cli.report import register
     from audit.exceptions import AuditError
 
     parser = argparse.ArgumentParser(prog="socialaudit")

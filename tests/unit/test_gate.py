@@ -555,8 +555,8 @@ def test_relative_change_from_zero():
         check(metric="high_severity_findings", aggregation="summary",
               change={"direction": "lower_is_better", "max_worsening": 0.5, "relative": True}),
     )  # fmt: skip
-    zero = result(summary=[summary(None, "high_severity_findings", 0)])
-    one = result(summary=[summary(None, "high_severity_findings", 1)])
+    zero = result(summary=[summary("all", "high_severity_findings", 0)])
+    one = result(summary=[summary("all", "high_severity_findings", 1)])
     assert evaluate(p, [zero], [zero]).outcomes[0].status == "PASS"
     o = evaluate(p, [one], [zero]).outcomes[0]
     assert o.status == "FAIL" and "unbounded" in o.reason

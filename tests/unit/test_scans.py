@@ -12,6 +12,8 @@ import pytest
 
 from audit import scans
 from audit.exceptions import ConfigError, DataError
+from audit.kinds import KINDS, REGISTRY, file_fields
+from audit.kinds.moderation import ModerationSpec
 from audit.storage import (
     Backend,
     CollectingQueue,
@@ -34,7 +36,7 @@ def test_requests_validate_at_the_boundary_naming_the_field() -> None:
     with pytest.raises(ConfigError, match=r"inventory\.source"):
         scans.parse_request({"kind": "inventory"})
     with pytest.raises(ConfigError, match="does not match any of the expected tags"):
-        scans.parse_request({"kind": "ads", "source": "x"})  # not served (yet)
+        scans.parse_request({"kind": "speech", "source": "x"})  # no such kind
     with pytest.raises(ConfigError, match="Extra inputs are not permitted"):
         scans.parse_request({"kind": "inventory", "source": "x", "sauce": 1})
 
@@ -48,7 +50,12 @@ def test_a_classification_request_is_the_audit_spec() -> None:
         "score": "score",
     }
     r = scans.parse_request(body)
-    assert isinstance(r, scans.AuditScan) and r.threshold == 0.5  # AuditSpec's default
+    assert isinstance(r, scans.REQUESTS["moderation"]) and r.threshold == 0.5  # the spec's
+    spec = r.to_spec()
+    assert isinstance(spec, ModerationSpec) and spec.model_dump() == {
+        **ModerationSpec(**body).model_dump(),
+        "name": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -86,62 +93,33 @@ def _parse(body: dict[str, Any], **change: Any) -> Any:
     return scans.parse_request({k: v for k, v in merged.items() if v is not None})
 
 
-@pytest.mark.parametrize(
-    ("request_type", "run", "cli_only", "argv"),
-    [
-        (
-            scans.RecommendationScan,
-            "run_recommendation",
-            {"progress"},
-            ["recommendation", "--users", "u.csv", "--user-groups", "g"],
-        ),
-        (
-            scans.FaceScan,
-            "run_face",
-            {"progress", "cache_dir"},
-            ["face", "--manifest", "m.csv", "--groups", "g"],
-        ),
-    ],
-)
-def test_new_kinds_take_the_cli_flags_with_the_cli_defaults(
-    request_type: Any, run: str, cli_only: set[str], argv: list[str]
-) -> None:
-    # The job passes the request's fields to the function the CLI calls: same names, and a
-    # field left out means what the flag left out means.
-    import argparse
-    import inspect
-
-    from audit import cli_face, cli_recsys, runner
-
-    params = inspect.signature(getattr(runner, run)).parameters
-    fields = set(request_type.model_fields) - {"kind", "name", "policy"}
-    assert fields == set(params) - cli_only
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command")
-    cli_recsys.register(sub)
-    cli_face.register(sub)
-    flags = vars(parser.parse_args(argv))
-    assert fields <= set(flags)  # the CLI's dest names
-
-    def plain(value: Any) -> Any:
-        return list(value) if isinstance(value, list | tuple) else value
-
-    for name in fields:
-        default = plain(request_type.model_fields[name].get_default(call_default_factory=True))
-        if name in flags and name not in {"users", "user_groups", "manifest", "groups"}:
-            assert default == plain(flags[name]), name
-        if params[name].default is not inspect.Parameter.empty:
-            assert default == plain(params[name].default), name
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_request_takes_the_specs_fields_and_defaults_less_what_http_refuses(kind: str) -> None:
+    # The scan runs the spec built from the request: same names, and a field left out means
+    # what the flag left out means.
+    entry = REGISTRY[kind]
+    request = scans.REQUESTS[kind]
+    refused = {"out", *entry.http.refused}
+    assert set(request.model_fields) == set(entry.spec.model_fields) - refused | {"policy"}
+    for name, field in request.model_fields.items():
+        if name != "policy":
+            spec_field = entry.spec.model_fields[name]
+            assert field.is_required() == spec_field.is_required(), name
+            if not field.is_required():
+                assert field.get_default(call_default_factory=True) == spec_field.get_default(
+                    call_default_factory=True
+                ), name
+    assert set(request.refused) == refused
 
 
 def test_good_recommendation_and_face_bodies_parse() -> None:
     r = _parse(LISTS, reference={"gender": "F"}, k=5, relevance_threshold=4)
-    assert isinstance(r, scans.RecommendationScan)
+    assert isinstance(r, scans.REQUESTS["recommendation"])
     assert (r.k, r.reference, r.min_users, r.user_col) == (5, {"gender": "F"}, 30, "user_id")
     r = _parse(LISTS, **TRAINED, model="itemknn")
     assert r.model == "itemknn" and r.holdout == 1
     f = _parse(FACES, target_fmr=1e-3, resamples=100)
-    assert isinstance(f, scans.FaceScan) and (f.target_fmr, f.block_size) == (1e-3, 512)
+    assert isinstance(f, scans.REQUESTS["face"]) and (f.target_fmr, f.block_size) == (1e-3, 512)
     f = _parse(FACES, embeddings=None, detector="hog", downscale=0.5, workers=1)
     assert f.embeddings is None and f.detector == "hog"  # the built-in model
     f = _parse(FACES, embeddings=None, pairs="p.csv", pair_columns=["a", "b", "s"])
@@ -292,6 +270,23 @@ def test_csv_tsv_and_parquet(tmp_path: Path) -> None:
     (units,), _ = scans.plan_units(sources.list(str(tmp_path)), 10**6)
     got = list(scans.read_records(units, sources, scans.ReadStats()))
     assert sorted(str(r["text"]) for r in got) == ["a", "b", "c, with comma", "d"]
+
+
+def test_inventory_reaches_the_text_by_the_path_the_pii_scan_uses(tmp_path: Path) -> None:
+    # A nested field, a list index and a CSV column whose name holds the dots.
+    (tmp_path / "a.jsonl").write_text(
+        '{"post": {"text": "abc"}}\n{"post": [{"text": "no"}]}\n{"post": {}}\n'
+    )
+    (tmp_path / "b.csv").write_text('post.text,id\n"de",1\n')
+    sources = Sources(allow_local=True)
+    request = scans.parse_request(
+        {"kind": "inventory", "source": str(tmp_path), "text_field": "post.text"}
+    )
+    job = scans.JOBS["inventory"]
+    (units,), _ = job.plan(request, sources, 10**6)
+    partial, records = job.run(request, units, sources)
+    assert records == 4
+    assert partial["with_text"] == 2 and partial["text_chars"] == 5
 
 
 # ------------------------------------------------------------------------------ the steps
@@ -649,25 +644,23 @@ def test_on_aws_every_input_is_an_s3_uri_and_a_policy_ships_with_the_app(
     assert created
 
 
-#: String fields that do not name an input file (columns, names, choices; outputs and server
-#: files have their own checks). A new string field must be put here or in _INPUT_FIELDS.
-_NOT_INPUTS = {
-    "decision", "groups", "id", "label", "language", "metrics", "name", "out", "policy",
-    "positive_label", "reference", "score", "text", "trust_types", "creator_group", "item_col",
-    "model", "popularity_col", "rank_col", "rating_col", "time_col", "user_col", "user_groups",
-    "image", "pair_columns", "subject", "config", "findings", "id_field", "redact_to",
-    "text_field",
+#: String fields that name no file (columns, names, choices; a recommender by name). A new
+#: string field must be put here or be marked as a file on its spec (audit.kinds.File).
+_NOT_FILES = {
+    "decision", "groups", "id", "label", "language", "name", "positive_label", "reference",
+    "score", "text", "creator_group", "item_col", "model", "popularity_col", "rank_col",
+    "rating_col", "time_col", "user_col", "user_groups", "image", "pair_columns", "subject",
+    "id_field", "text_field", "ad_col",
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "model",
-    [scans.AuditScan, scans.RecommendationScan, scans.FaceScan, scans.PiiScan, scans.InventoryScan],
-)
-def test_every_string_field_is_an_input_or_known_not_to_be(model: type) -> None:
-    # A new file field missing from _INPUT_FIELDS would skip the s3://-only check on AWS.
+@pytest.mark.parametrize("kind", scans.KINDS)
+def test_every_string_field_is_a_file_or_known_not_to_be(kind: str) -> None:
+    # A file field not marked as one would skip the s3://-only check on AWS.
+    model = scans.REQUESTS[kind]
     strings = {n for n, f in model.model_fields.items() if "str" in str(f.annotation)}
-    assert strings - set(scans._INPUT_FIELDS[model.__name__]) - _NOT_INPUTS == set()
+    files = {n for role in ("input", "output", "config") for n in file_fields(model, role)}
+    assert strings - files - _NOT_FILES - {"kind"} == set()
 
 
 def test_local_outputs_are_absolute_folders_outside_the_source_and_the_data_folder(

@@ -96,7 +96,7 @@ def test_validators():
 
 def test_importing_audit_pii_loads_no_heavy_module():
     code = (
-        "import sys, audit.pii, audit.cli_pii\n"
+        "import sys, audit.pii, audit.cli.pii, audit.kinds\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in "
         "('presidio_analyzer', 'presidio_anonymizer', 'spacy', 'faker', 'tldextract', 'boto3')]\n"
         "print(heavy)"

@@ -43,9 +43,10 @@ def moderation_csv(folder: Path) -> Path:
 
 def moderation_result(folder: Path) -> dict[str, Any]:
     """A real moderation audit (200 resamples) with suppressed groups and languages."""
-    from audit.runner import AuditSpec, run_audit
+    from audit.kinds import run
+    from audit.kinds.moderation import ModerationSpec
 
-    spec = AuditSpec(
+    spec = ModerationSpec(
         kind="moderation",
         data=str(moderation_csv(folder)),
         id="id",
@@ -57,7 +58,7 @@ def moderation_result(folder: Path) -> dict[str, Any]:
         seed=1,
         explain=False,
     )
-    return run_audit(spec)
+    return dict(run(spec))
 
 
 def _with_kind(doc: dict[str, Any], kind: str, keep: str | None = "group") -> dict[str, Any]:

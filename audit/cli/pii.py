@@ -1,8 +1,10 @@
-"""The ``socialaudit pii`` and ``socialaudit pii-eval`` commands: parse, call, print.
+"""``socialaudit pii-eval`` (hand-written: it evaluates the detector, it is no audit kind), and
+how ``socialaudit pii`` prints its result (the command is generated from the kind's spec,
+:mod:`audit.cli.kinds`).
 
-:func:`register` adds both subcommands to the ``socialaudit`` parser and returns their
-handlers; ``audit/cli.py`` wires them in. Presidio and spaCy are imported only when a command
-runs, so ``socialaudit --help`` stays fast.
+:func:`register` adds ``pii-eval`` to the ``socialaudit`` parser and returns its handler;
+:mod:`audit.cli` wires it in. Presidio and spaCy are imported only when a command runs, so
+``socialaudit --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from audit.exceptions import ConfigError
+from audit.kinds.pii import load_config, parse_workers
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["register"]
+__all__ = ["print_scan", "register"]
 
 EXIT_OK = 0
 
@@ -25,69 +28,14 @@ Handler = Callable[[argparse.Namespace, "Console"], int]
 
 
 def _workers(value: str) -> int | str:
-    if value == "auto":
-        return value
     try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"a number of processes or 'auto', got {value!r}"
-        ) from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"at least 1, got {n}")
-    return n
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="PII detection config (YAML; default policies/pii-default.yaml)",
-    )
-    p.add_argument(
-        "--workers",
-        type=_workers,
-        metavar="N|auto",
-        help="detection processes (default: the config's workers; auto = one per CPU)",
-    )
-    p.add_argument("--out", metavar="FILE", help="result JSON (default out/<command>.json)")
-    p.add_argument("--quiet", action="store_true", help="print only where the result went")
+        return cast("int | str", parse_workers(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: Any) -> dict[str, Handler]:
-    """Add ``pii`` and ``pii-eval`` to the ``socialaudit`` subparsers; return their handlers."""
-    p = sub.add_parser(
-        "pii",
-        help="scan stored posts for personal data (files, S3, DynamoDB)",
-        description="Scan stored posts for PII with Presidio and an offline spaCy model: "
-        "findings by type and severity with masked samples, a per-record findings file, "
-        "optional redacted copies. Raw values never appear in any output.",
-    )
-    p.add_argument(
-        "--source",
-        required=True,
-        metavar="PATH|s3://B/P|dynamodb://T",
-        help="JSONL/CSV/TSV/Parquet file or folder, S3 prefix or DynamoDB table",
-    )
-    p.add_argument("--text-field", required=True, metavar="F", help="text field (dotted path ok)")
-    p.add_argument("--id-field", metavar="F", help="record id field (default object#record)")
-    p.add_argument(
-        "--sample",
-        metavar="SPEC",
-        help="objects=SHARE,records=N,random_start=true|false,seed=S (default: scan all)",
-    )
-    p.add_argument(
-        "--findings",
-        metavar="FILE.jsonl",
-        help="per-record findings (offsets, types, scores; never text); local or s3://",
-    )
-    p.add_argument(
-        "--redact-to",
-        metavar="DEST",
-        help="folder or s3://bucket/prefix for redacted copies of the scanned records",
-    )
-    _common(p)
-
+    """Add ``pii-eval`` to the ``socialaudit`` subparsers; return its handler."""
     e = sub.add_parser(
         "pii-eval",
         help="accuracy and name bias of the PII detector on a labelled corpus",
@@ -111,8 +59,20 @@ def register(sub: Any) -> dict[str, Handler]:
     )
     e.add_argument("--resamples", type=int, default=1000, metavar="N")
     e.add_argument("--write-corpus", metavar="FILE", help="also save the generated corpus")
-    _common(e)
-    return {"pii": _run_pii, "pii-eval": _run_eval}
+    e.add_argument(
+        "--config",
+        metavar="FILE",
+        help="PII detection config (YAML; default policies/pii-default.yaml)",
+    )
+    e.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N|auto",
+        help="detection processes (default: the config's workers; auto = one per CPU)",
+    )
+    e.add_argument("--out", metavar="FILE", help="result JSON (default out/pii-eval.json)")
+    e.add_argument("--quiet", action="store_true", help="print only where the result went")
+    return {"pii-eval": _run_eval}
 
 
 class _NoProgress:
@@ -123,62 +83,6 @@ class _NoProgress:
         return None
 
 
-def _progress(
-    console: Console, quiet: bool
-) -> tuple[Callable[[int, int | None], None] | None, Any]:
-    if quiet or not console.is_terminal:
-        return None, _NoProgress()
-    from rich.progress import Progress
-
-    bar = Progress(console=console, transient=True)
-    task = bar.add_task("scanning records", total=None)
-
-    def update(done: int, total: int | None) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return update, bar
-
-
-def _run_pii(args: argparse.Namespace, console: Console) -> int:
-    from audit.pii import parse_sample, pii_audit
-    from audit.results import write_result
-
-    cfg = _load(args)
-    sample = parse_sample(args.sample) if args.sample else None
-    out = Path(args.out or Path("out") / "pii.json")
-    for flag, value in (("--findings", args.findings), ("--redact-to", args.redact_to)):
-        if value and not value.startswith("s3://") and Path(value).resolve() == out.resolve():
-            raise ConfigError(f"{flag} and --out name the same file: {value}")
-    update, bar = _progress(console, args.quiet)
-    with bar:
-        doc = pii_audit(
-            args.source,
-            text_field=args.text_field,
-            id_field=args.id_field,
-            config=cfg,
-            sample=sample,
-            findings_path=args.findings,
-            redact_to=args.redact_to,
-            progress=update,
-        )
-    path = write_result(doc, out)
-    if not args.quiet:
-        _print_scan(doc, console)
-    console.print(f"result written to [bold]{path}[/bold]")
-    return EXIT_OK
-
-
-def _load(args: argparse.Namespace) -> Any:
-    from audit.pii import load_pii_config
-
-    cfg = load_pii_config(args.config)
-    if args.workers is not None:
-        path, sha = cfg.path, cfg.sha256
-        cfg = cfg.model_copy(update={"workers": args.workers})
-        cfg._path, cfg._sha256 = path, sha
-    return cfg
-
-
 def _run_eval(args: argparse.Namespace, console: Console) -> int:
     from audit.pii import pii_eval
     from audit.results import write_result
@@ -187,7 +91,7 @@ def _run_eval(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     if args.resamples < 0:
         raise ConfigError(f"--resamples must be 0 or more, got {args.resamples}")
-    cfg = _load(args)
+    cfg = load_config(args.config, args.workers)
     if args.write_corpus and not args.corpus:
         from audit.pii._corpus import generate_corpus, load_raw_data, write_corpus
         from audit.pii._eval import _default_raw_dir
@@ -214,7 +118,8 @@ def _run_eval(args: argparse.Namespace, console: Console) -> int:
 # --- printing (presentation only) -----------------------------------------------------------
 
 
-def _print_scan(doc: dict[str, Any], console: Console) -> None:
+def print_scan(doc: dict[str, Any], console: Console) -> None:
+    """A PII scan: records, findings by type and severity (masked samples only), skips."""
     from rich.table import Table
 
     pii = doc["pii"]

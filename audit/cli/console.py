@@ -1,4 +1,8 @@
-"""Terminal rendering of result documents for the CLI (rich tables). Presentation only."""
+"""Terminal rendering of result documents for the CLI (rich tables). Presentation only.
+
+:func:`print_result` prints a classification or moderation result; :func:`print_groups` any
+kind's, for kinds without a printer of their own (:data:`audit.cli.kinds.PRINTERS`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["print_result"]
+__all__ = ["print_groups", "print_result"]
 
 _SHOWN = ("fpr", "fnr", "selection_rate", "accuracy")
 
@@ -109,3 +113,36 @@ def print_result(doc: dict[str, Any], console: Console) -> None:
                 a["lowest_term"],
             )
         console.print(t)
+
+
+def print_groups(doc: dict[str, Any], console: Console) -> None:
+    """Any kind's result: its headline metrics per group (the report profile's, else the
+    first few), for a kind without a printer of its own."""
+    from audit.kinds import headline_metrics
+
+    groups = doc.get("groups") or []
+    present = list(dict.fromkeys(m for g in groups for m in g.get("metrics") or {}))
+    wanted = headline_metrics().get(str(doc.get("kind")), ())
+    shown = [m for m in wanted if m in present] or present[:4]
+    console.print(
+        f"[bold]{doc.get('kind')} audit[/bold] — overall n = {(doc.get('overall') or {}).get('n')}"
+    )
+    by_attr: dict[str, list[dict[str, Any]]] = {}
+    for g in groups:
+        by_attr.setdefault(_name(g.get("attribute")), []).append(g)
+    for attr, rows in by_attr.items():
+        t = Table(title=attr, title_justify="left")
+        t.add_column("group", no_wrap=True)
+        t.add_column("n", justify="right", no_wrap=True)
+        for m in shown:
+            t.add_column(m.replace("_", " "), no_wrap=True)
+        for g in rows:
+            t.add_row(
+                _name(g.get("group")), str(g.get("n")), *(_fmt(g["metrics"].get(m)) for m in shown)
+            )
+        console.print(t)
+    if doc.get("suppressed_groups"):
+        names = ", ".join(
+            f"{_name(s['attribute'])}={_name(s['group'])}" for s in doc["suppressed_groups"]
+        )
+        console.print(f"suppressed (too few to publish): {names}")
