@@ -168,6 +168,12 @@ def group_table(positive_outcome: PositiveOutcome) -> GroupTable:
     )
 
 
+#: The table of the default, adverse positive outcome. The metric names are the same for both
+#: outcomes (only which way ``best`` reads the selection rate and PPR differs), so the registry's
+#: policy metrics read them here.
+TABLE = group_table("adverse")
+
+
 def _group_rates(
     counts: NDArray[np.float64], evidence: Evidence, adverse: bool
 ) -> dict[str, NDArray[np.float64]]:

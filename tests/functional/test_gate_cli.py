@@ -418,7 +418,7 @@ def test_audit_config_runs_every_kind_of_audit(tmp_path, monkeypatch, capsys):
     assert women["verdicts"]["four_fifths"] == "fail"  # the housing ad's skew, pooled
     pii = json.loads((results / "pii.json").read_text())
     assert pii["pii"]["records"]["scanned"] == 4 and "example.com" not in json.dumps(pii)
-    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.0.0")
+    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.1.0")
 
 
 def test_an_audit_config_error_in_a_new_kind_names_the_line_and_key(tmp_path, capsys):
