@@ -758,39 +758,66 @@ def _point_verdict(check: Check, o: Observation) -> tuple[bool, str]:
     return True, f"{fmt(v, near)}{exact if on_edge else ''} is within {threshold_text(check)}"
 
 
+def _adjusted_verdict(check: Check, o: Observation, a: Adjusted) -> tuple[bool, str]:
+    """The decision of a multiplicity-controlled family (:mod:`audit.gate._multiplicity`)."""
+    lo_t, hi_t = check.min, check.max
+    near = (lo_t, hi_t)
+    iv = _interval(a.ci_low, a.ci_high, near)
+    detail = (
+        f"({a.method}: p {a.p:.2g} at {a.alpha:.2g}, {a.rank} of {a.m}; "
+        f"unadjusted {_interval(o.ci_low, o.ci_high, near)})"
+    )
+    adjusted = f"{a.method}-adjusted interval {iv}"
+    if check.decide_on == "interval":  # rejected: a clear violation for the family
+        if a.reject:
+            side = (
+                f"below the minimum {fmt(lo_t)}"
+                if lo_t is not None and a.ci_high < lo_t
+                else f"above the maximum {fmt(hi_t)}"
+            )
+            return False, f"the whole {adjusted} is {side} {detail}"
+        if a.stopped:
+            return True, (
+                f"not a clear violation for the family: {a.method}'s step-down stopped at a "
+                f"smaller p-value {detail}"
+            )
+        return True, f"the {adjusted} reaches the allowed range {detail}"
+    if a.reject:  # interval_strict, rejected: compliance shown for the family
+        return True, f"the whole {adjusted} lies within the allowed range {detail}"
+    if a.stopped:
+        return False, (
+            f"compliance not shown for the family: {a.method}'s step-down stopped at a smaller "
+            f"p-value {detail}"
+        )
+    if lo_t is not None and a.ci_low < lo_t:
+        return False, f"the {adjusted} reaches below the minimum {fmt(lo_t)} {detail}"
+    return False, f"the {adjusted} reaches above the maximum {fmt(hi_t)} {detail}"
+
+
 def _threshold_verdict(
     check: Check, o: Observation, adjusted: Adjusted | None = None
 ) -> tuple[bool, str]:
     if check.decide_on == "point":
         return _point_verdict(check, o)
+    if adjusted is not None:
+        return _adjusted_verdict(check, o, adjusted)
     lo_t, hi_t = check.min, check.max
     near = (lo_t, hi_t)
     lo, hi = o.ci_low, o.ci_high
     assert lo is not None and hi is not None
-    whole, some = "the whole interval", "the interval"
-    if adjusted is not None:
-        lo, hi = adjusted.ci_low, adjusted.ci_high
-        tested = (
-            f" ({adjusted.method}: p {adjusted.p:.2g} at {adjusted.alpha:.2g}, "
-            f"{adjusted.rank} of {adjusted.m}; unadjusted {_interval(o.ci_low, o.ci_high, near)})"
-        )
-        whole = f"the whole {adjusted.method}-adjusted interval"
-        some = f"the {adjusted.method}-adjusted interval"
-    else:
-        tested = ""
     iv = _interval(lo, hi, near)
     if check.decide_on == "interval":  # fail only on a clear violation
         if lo_t is not None and hi < lo_t:
-            return False, f"{whole} {iv} is below the minimum {fmt(lo_t)}{tested}"
+            return False, f"the whole interval {iv} is below the minimum {fmt(lo_t)}"
         if hi_t is not None and lo > hi_t:
-            return False, f"{whole} {iv} is above the maximum {fmt(hi_t)}{tested}"
-        return True, f"{some} {iv} reaches the allowed range{tested}"
+            return False, f"the whole interval {iv} is above the maximum {fmt(hi_t)}"
+        return True, f"the interval {iv} reaches the allowed range"
     # interval_strict: pass only on clear compliance
     if lo_t is not None and lo < lo_t:
-        return False, f"{some} {iv} reaches below the minimum {fmt(lo_t)}{tested}"
+        return False, f"the interval {iv} reaches below the minimum {fmt(lo_t)}"
     if hi_t is not None and hi > hi_t:
-        return False, f"{some} {iv} reaches above the maximum {fmt(hi_t)}{tested}"
-    return True, f"{whole} {iv} lies within the allowed range{tested}"
+        return False, f"the interval {iv} reaches above the maximum {fmt(hi_t)}"
+    return True, f"the whole interval {iv} lies within the allowed range"
 
 
 def _change_verdict(check: Check, o: Observation, base: Observation) -> tuple[bool, str]:

@@ -61,6 +61,9 @@ class Adjusted:
         ``interval_strict``.
     ci_low, ci_high
         The interval widened to the tested level.
+    stopped
+        Holm only: not rejected because the step-down stopped at an observation with a
+        smaller p-value, although this interval alone would be rejected at its level.
     """
 
     method: str
@@ -71,6 +74,7 @@ class Adjusted:
     reject: bool
     ci_low: float
     ci_high: float
+    stopped: bool = False
 
 
 def _p_below(v: float, lo: float, hi: float, t: float, z: float) -> float:
@@ -158,8 +162,11 @@ def adjust(check: Check, family: Sequence[tuple[float, float, float, float]]) ->
         v, lo, hi, lv = family[i]
         a = alpha / m if check.multiplicity == "bonferroni" else alpha / (m - rank + 1)
         wlo, whi = _widened(v, lo, hi, lv, a)
-        reject = _rejects(check, wlo, whi) and not stopped
+        alone = _rejects(check, wlo, whi)
+        reject = alone and not stopped
+        out[i] = Adjusted(
+            check.multiplicity, m, rank, ps[i], a, reject, wlo, whi, stopped=alone and stopped
+        )
         if check.multiplicity == "holm" and not reject:
             stopped = True  # step-down: nothing after the first non-rejection is rejected
-        out[i] = Adjusted(check.multiplicity, m, rank, ps[i], a, reject, wlo, whi)
     return [out[i] for i in range(m)]
