@@ -229,6 +229,9 @@ class SkippedCheck:
     reason: str
     why: Literal["kind", "baseline"] = "kind"
     severity: str = "block"
+    #: For a check skipped for want of a baseline: the numbers it would have compared, which
+    #: the blessing keeps so that the next run, given this one as its baseline, has them.
+    observations: tuple[Observation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -743,19 +746,34 @@ def _interval(lo: float | None, hi: float | None, near: Sequence[float | None]) 
 
 def _point_verdict(check: Check, o: Observation) -> tuple[bool, str]:
     """Point decision; on the exact ratio of counts when the audit wrote one, so a value of
-    exactly the threshold (4/5 against ``min: 0.8``) is within it, as the bounds are inclusive."""
+    exactly the threshold (4/5 against ``min: 0.8``) is within it, as the bounds are inclusive.
+    The exact value is named when it decides differently from the float, or the float prints
+    as the threshold."""
     lo_t, hi_t = check.min, check.max
     near = (lo_t, hi_t)
     v = o.value
     assert v is not None
+
+    def past(x: float | Fraction, t: float | None, below: bool) -> bool:
+        if t is None:
+            return False
+        bound: float | Fraction = as_decimal(t) if isinstance(x, Fraction) else t
+        return x < bound if below else x > bound
+
     x: float | Fraction = v if o.exact is None else o.exact
-    exact = "" if o.exact is None else f" (exactly {o.exact})"
-    if lo_t is not None and x < (as_decimal(lo_t) if o.exact is not None else lo_t):
-        return False, f"{fmt(v, near)}{exact} is below the minimum {fmt(lo_t)}"
-    if hi_t is not None and x > (as_decimal(hi_t) if o.exact is not None else hi_t):
-        return False, f"{fmt(v, near)}{exact} is above the maximum {fmt(hi_t)}"
-    on_edge = o.exact is not None and o.exact in {as_decimal(t) for t in near if t is not None}
-    return True, f"{fmt(v, near)}{exact if on_edge else ''} is within {threshold_text(check)}"
+    shown = fmt(v, near)
+    telling = o.exact is not None and (
+        shown in {fmt(t) for t in near if t is not None}
+        or past(v, lo_t, True) != past(x, lo_t, True)
+        or past(v, hi_t, False) != past(x, hi_t, False)
+    )
+    if telling:
+        shown += f" (exactly {o.exact})"
+    if past(x, lo_t, True):
+        return False, f"{shown} is below the minimum {fmt(lo_t)}"
+    if past(x, hi_t, False):
+        return False, f"{shown} is above the maximum {fmt(hi_t)}"
+    return True, f"{shown} is within {threshold_text(check)}"
 
 
 def _adjusted_verdict(check: Check, o: Observation, a: Adjusted) -> tuple[bool, str]:
@@ -874,7 +892,7 @@ class _BaselineIndex:
         self._by_key: dict[tuple[Any, ...], dict[str, Observation]] = {}
         for b in baselines:
             if b.type == "blessing":
-                for rec in b.doc["observations"]:
+                for rec in [*b.doc["observations"], *(b.doc.get("recorded") or [])]:
                     o = _from_record(rec)
                     if o is not None:
                         self._add(o)
@@ -1083,9 +1101,21 @@ def evaluate(
             continue
         if check.min is None and check.max is None and not base:
             reason = "no baseline given to compare with (pass --baseline)"
+            seen = tuple(
+                o
+                for r in matching
+                for o in observe(check, r.doc, r.label)
+                if o.insufficient is None and o.value is not None
+            )
             skipped.append(
                 SkippedCheck(
-                    check.id, tuple(check.kinds), policy.ref, reason, "baseline", check.severity
+                    check.id,
+                    tuple(check.kinds),
+                    policy.ref,
+                    reason,
+                    "baseline",
+                    check.severity,
+                    seen,
                 )
             )
             continue

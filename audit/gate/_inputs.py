@@ -24,8 +24,9 @@ __all__ = [
 ]
 
 #: Version of the blessing format written by :func:`audit.gate.render_blessing` (1.1.0 adds
-#: ``exit_code``, the ``no_decision`` decision and each observation's ``exact``, ``change`` and
-#: ``relative_change``; 1.0.0 blessings are still read).
+#: ``exit_code``, the ``no_decision`` decision, each observation's ``exact``, ``change`` and
+#: ``relative_change``, and ``recorded``: the numbers of change-only checks skipped for want of
+#: a baseline; 1.0.0 blessings are still read).
 BLESSING_VERSION = "1.1.0"
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
+from dataclasses import asdict
 from typing import Any
 
-from audit.gate._evaluate import CheckOutcome, GateDecision, fmt
+from audit.gate._evaluate import CheckOutcome, GateDecision, Observation, fmt
 from audit.gate._inputs import BLESSING_VERSION
 
 __all__ = [
@@ -368,12 +369,30 @@ def render_blessing(decision: GateDecision) -> str:
         ],
         "counts": decision.counts(),
         "observations": [_record(o) for o in decision.outcomes],
+        # numbers of checks not judged for want of a baseline: the next run's baseline values
+        "recorded": [_recorded(s.check_id, o) for s in decision.skipped for o in s.observations],
         "skipped": [
             {"check": s.check_id, "kinds": list(s.kinds), "reason": s.reason}
             for s in decision.skipped
         ],
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+_RECORDED = (
+    "check", "result", "kind", "metric", "aggregation", "attribute", "group", "reference",
+    "value", "ci_low", "ci_high", "exact", "n",
+)  # fmt: skip
+
+
+def _recorded(check_id: str, o: Observation) -> dict[str, Any]:
+    rec = asdict(o)
+    for k in ("attribute", "group", "reference"):
+        if isinstance(rec[k], tuple):
+            rec[k] = list(rec[k])
+    rec["exact"] = None if o.exact is None else str(o.exact)
+    rec["check"] = check_id
+    return {k: rec[k] for k in _RECORDED}
 
 
 def _record(o: CheckOutcome) -> dict[str, Any]:

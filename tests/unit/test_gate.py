@@ -809,3 +809,20 @@ def test_a_1_0_blessing_without_exit_code_is_still_read(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(doc))
     assert load_baseline(path).doc["decision"] == "passed"
+
+
+def test_a_blessing_made_without_a_baseline_keeps_what_change_checks_will_compare():
+    """The first release has no baseline, so its change-only checks are skipped; its blessing
+    still records their numbers, and the next release is compared with them."""
+    fpr_change = check(id="fpr-regression", metric="fpr",
+                       change={"direction": "lower_is_better", "max_worsening": 0.05})  # fmt: skip
+    p = policy(check(min=0.8), fpr_change)
+    first = evaluate(p, [result(groups=[group("race", "a", impact=0.9, fpr=0.20)])])
+    assert [s.check_id for s in first.skipped] == ["fpr-regression"]
+    blessing = json.loads(render_blessing(first))
+    assert [(r["check"], r["metric"], r["value"]) for r in blessing["recorded"]] == [
+        ("fpr-regression", "fpr", 0.20)
+    ]
+    second = evaluate(p, [result(groups=[group("race", "a", impact=0.9, fpr=0.27)])], [blessing])
+    o = next(o for o in second.outcomes if o.check_id == "fpr-regression")
+    assert (o.status, o.baseline_value) == ("FAIL", 0.20)
