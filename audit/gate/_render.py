@@ -105,7 +105,7 @@ _NO_DECISION_EXIT = {
 
 
 def render_verdict(decision: GateDecision) -> str:
-    """The one-line verdict, e.g. ``BLOCKED by default@1.0.0: 6 failed (four-fifths, ...)``;
+    """The one-line verdict, e.g. ``BLOCKED by default@1.1.0: 6 failed (four-fifths, ...)``;
     ``PASSED ...: nothing blocks``; ``NO DECISION under ...: no blocking check could be
     judged``."""
     c = decision.counts()

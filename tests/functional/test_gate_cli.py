@@ -777,3 +777,50 @@ def test_reference_best_follows_what_a_positive_decision_means(tmp_path, capsys)
     # group b is flagged most: the best-off group when a flag is adverse is the least flagged
     assert refs["adverse"] == min(sr, key=sr.get) and refs["favourable"] == max(sr, key=sr.get)
     assert refs["adverse"] != "b" and refs["favourable"] == "b"
+
+
+def test_fdr_for_npv_and_ppr_reach_the_result_and_the_gate(tmp_path, capsys):
+    from tests.conftest import synthetic
+
+    data = tmp_path / "d.csv"
+    synthetic().to_csv(data, index=False)
+    out_json = tmp_path / "r.json"
+    got, _, err = run(
+        ["classification", "--data", data, "--id", "id", "--label", "label", "--score", "score",
+         "--groups", "group", "--resamples", "50", "--no-explain", "--quiet", "--out", out_json],
+        capsys,
+    )  # fmt: skip
+    assert got == 0, err
+    doc = json.loads(out_json.read_text())
+    assert {"fdr", "for", "npv", "ppr"} <= set(doc["groups"][0]["metrics"])
+    assert {"fdr", "for", "npv", "ppr"} <= {d["metric"] for d in doc["disparities"]}
+    assert "Aequitas ppr" in doc["metric_definitions"]["ppr"]
+    pol = policy_file(
+        tmp_path,
+        """\
+  - id: false-discoveries
+    source: convention
+    kinds: [classification]
+    metric: fdr
+    aggregation: per_group
+    max: 0.9
+  - id: statistical-parity
+    source: Aequitas ppr_disparity (Saleiro et al. 2018)
+    kinds: [classification]
+    metric: ppr
+    aggregation: ratio_to_reference
+    min: 0.8
+    max: 1.25
+    severity: warn
+""",
+    )
+    code, out, _ = run(["gate", "--policy", pol, out_json], capsys)
+    assert code == 0
+    assert any(
+        x.startswith("PASS          false-discoveries  fdr group=b ") for x in out.splitlines()
+    )
+    # PPR grows with group size: group c (10 % of rows) has a fraction of a's share
+    assert any(
+        x.startswith("WARN          statistical-parity  ppr group=c vs a ")
+        for x in out.splitlines()
+    )
