@@ -137,6 +137,23 @@ def model_card(ctx: AuditContext, section: dict[str, Any]) -> dict[str, Any]:
             + ", ".join(f"{f['attribute']} = {f['group']}" for f in fails)
             + "."
         )
+    pii = ctx.doc.get("pii") if isinstance(ctx.doc.get("pii"), dict) else None
+    if pii and isinstance(pii.get("severity"), dict) and pii["severity"].get("HIGH"):
+        types = [
+            t
+            for t, d in (pii.get("by_type") or {}).items()
+            if isinstance(d, dict) and (d.get("severity") or {}).get("HIGH")
+        ]
+        ethics.append(
+            f"{pii['severity']['HIGH']:,} HIGH-severity PII findings ({', '.join(types)}): "
+            "personal data held in stored posts, to be protected or removed."
+        )
+    nj = section["not_judged"]
+    if nj["n_groups"] and not nj["n_judged"]:
+        ethics.append(
+            "No group could be judged, so this audit cannot show that the model treats groups "
+            "alike; it shows only that the pipeline runs."
+        )
     if section["suppressed"]:
         ethics.append(
             f"{len(section['suppressed'])} group(s) had fewer than {s.get('min_group_size')} rows "

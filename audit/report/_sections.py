@@ -433,6 +433,7 @@ def _recommendation(ctx: AuditContext) -> list[Block]:
                 ("items", "int"),
                 *((m.replace("_", " "), "share") for m in present),
                 ("exposure ÷ relevance", "ratio"),
+                ("exposure ÷ catalogue", "ratio"),
                 ("verdict", "text"),
             ],
             (
@@ -441,6 +442,7 @@ def _recommendation(ctx: AuditContext) -> list[Block]:
                     g.get("n"),
                     *(est((g.get("metrics") or {}).get(m)) for m in present),
                     est((g.get("metrics") or {}).get("exposure_to_relevance_ratio")),
+                    est((g.get("metrics") or {}).get("exposure_to_catalogue_ratio")),
                     GAP_LABELS[c],
                 ]
                 for g, n, c in zip(rows, names, classes, strict=True)

@@ -4,7 +4,7 @@ The moderation result is a real run of the audit on ``tests/fixtures/moderation_
 plus a few rows for a group and a language too small to report (suppressed), with names no
 other text in the report contains, so a test can find every place they are mentioned. The
 face, PII and recommendation documents reuse its core sections and add the section each of
-those audits writes, in the shape the report reads (docs/reports.md).
+those audits writes, in the shape those audits write (docs/reports.md lists it).
 """
 
 from __future__ import annotations
