@@ -381,7 +381,7 @@ def _size(spec: dict[str, Any]) -> tuple[float, float]:
         return width, _height(len(d["categories"]), per, 1.0)
     if spec["type"] == "heatmap":
         return min(width, 6.0), max(2.6, min(7.0, 1.4 + 0.4 * len(d["rows"])))
-    return min(width, 4.8), 2.6
+    return (width, 2.5) if spec.get("layout") == "half" else (min(width, 4.8), 2.6)
 
 
 def _clean_svg(svg: str, alt: str, prefix: str) -> str:

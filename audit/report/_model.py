@@ -437,6 +437,7 @@ def _threshold_sweep(ctx: AuditContext) -> list[dict[str, Any]]:
                     "yfmt": "rate",
                 },
                 tbl,
+                layout="half",
             )
         )
     return out

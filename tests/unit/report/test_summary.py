@@ -24,7 +24,7 @@ def _html(model) -> str:
     return render_html(model, svgs={c["id"]: "" for c in _charts(model)})
 
 
-# --- the cover ------------------------------------------------------------------------------------
+# --- the cover -----------------------------------------------------------------------------------
 
 
 def test_the_example_meta_file_loads_and_fills_the_cover(moderation_doc):
@@ -78,7 +78,7 @@ def test_the_cli_exits_2_on_a_bad_meta_file(tmp_path, moderation_doc, capsys):
     assert "Traceback" not in err
 
 
-# --- the executive summary -------------------------------------------------------------------------
+# --- the executive summary -----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_a_pii_scan_speaks_of_severity_not_of_the_fairness_band(two_audits, mode
 def test_what_could_not_be_judged_says_why(moderation_doc):
     face = _docs.face_result(moderation_doc)
     for g in face["groups"]:
-        g["verdicts"] = {"evidence": "insufficient_evidence", "four_fifths": "insufficient_evidence"}
+        g["verdicts"] = dict.fromkeys(("evidence", "four_fifths"), "insufficient_evidence")
     for d in face["disparities"]:
         d["verdict"] = "insufficient_evidence"
     model = build_report([face])
@@ -144,7 +144,7 @@ def test_no_dsa_section_without_a_moderation_audit(moderation_doc):
     assert "DSA section 1.6" not in render_markdown(model)
 
 
-# --- formatting -----------------------------------------------------------------------------------
+# --- formatting ----------------------------------------------------------------------------------
 
 
 def test_counts_print_as_counts_whatever_the_column():
@@ -152,7 +152,8 @@ def test_counts_print_as_counts_whatever_the_column():
     assert fmt_number(2088, "num") == "2,088"
     assert fmt_number({"value": 375.0, "fmt": "int"}, "num") == "375"
     assert fmt_number(0.5326, "num") == "0.533"
-    assert fmt_cell({"value": 4.285, "ci_low": 4.0, "ci_high": 4.5}, "ratio") == "4.29× (4.00–4.50×)"
+    ratio = {"value": 4.285, "ci_low": 4.0, "ci_high": 4.5}
+    assert fmt_cell(ratio, "ratio") == "4.29× (4.00–4.50×)"
     assert fmt_number(0.000229, "share") == "0.023%" and fmt_number(0.14, "share") == "14.0%"
 
 
