@@ -51,24 +51,27 @@ def test_html_loads_nothing_from_anywhere(bundle):
 
 def test_every_chart_has_its_svg_table_and_description(bundle):
     html = bundle["html"].read_text()
-    figures = re.findall(r'<figure class="chart".*?</figure>', html, flags=re.S)
+    figures = re.findall(r'<figure class="chart[ "].*?</figure>', html, flags=re.S)
     assert len(figures) >= 15
     for fig in figures:
         assert '<svg role="img" aria-label="' in fig
         assert '<div class="chart-table">' in fig and "<table>" in fig
         assert '<p class="alt">' in fig
+    # Model cards show their audit's charts again, as images (ids stay unique in the page).
+    cards = re.findall(r'<figure class="card-chart">.*?</figure>', html, flags=re.S)
+    assert cards and all('<img alt="' in c and "data:image/svg+xml;base64," in c for c in cards)
 
 
 def test_the_report_has_every_part(bundle):
     html = bundle["html"].read_text()
     for heading in (
-        "Key findings",
+        "Executive summary",
         "Release gate",
-        "Model cards",
+        "Annex A. Model cards",
         "DSA transparency export",
-        "Methods",
-        "Appendix: full tables",
-        "Provenance",
+        "Annex B. Full tables and uncertain gaps",
+        "Annex C. Methods",
+        "Annex D. Provenance",
     ):
         assert f">{heading}</h2>" in html
     for kind in ("Moderation", "Face recognition", "PII", "Recommendation", "Speech"):
@@ -85,9 +88,10 @@ def test_the_report_has_every_part(bundle):
         "Caveats and recommendations",
     ):
         assert html.count(f"<h4>{section}</h4>") == 5
-    assert "Posts mentioning muslim that break no rule are wrongly flagged" in html
+    assert "Posts mentioning muslim, against the reference group (posts mentioning none)" in html
     assert "Cross-group false-match rate" in html and "Detection error trade-off" in html
-    assert "Exposure share per group" in html and "PII findings by entity type" in html
+    assert "Exposure against relevance, by label" in html
+    assert "PII findings by entity type and severity" in html
     assert "Threshold-free bias AUCs" in html
     assert "this version of the report does not show: speech" in html
 
@@ -105,14 +109,14 @@ def test_markdown_summary_leads_with_the_gate_and_findings(bundle):
     md = bundle["md"].read_text()
     assert md.startswith("# Transparency report\n")
     assert "**Release gate default@1.0.0: BLOCKED**" in md
-    assert md.index("## Key findings") < md.index("## Moderation audit")
+    assert md.index("## Executive summary") < md.index("## Moderation audit")
     assert "<details><summary>Model card: Moderation audit: moderation</summary>" in md
     assert "| group | n | false positive rate |" in md
 
 
 def test_json_is_the_report_model_and_reproducible(bundle, result_files):
     model = json.loads(bundle["json"].read_text())
-    assert model["report_version"] == "1.0.0" and model["generated_at"] == GENERATED_AT
+    assert model["report_version"] == "1.1.0" and model["generated_at"] == GENERATED_AT
     again = build_report(list(result_files.values()), generated_at=GENERATED_AT)
     assert render_json(again) == bundle["json"].read_text()
 
@@ -192,7 +196,7 @@ def test_pdf_has_numbered_pages_and_the_charts(pdf):
     pages = int(re.search(r"Page 1 of (\d+)", text).group(1))
     assert pages >= 5
     assert f"Page {pages} of {pages}" in text
-    assert "Disparity against the fairness band" in text
+    assert "Ratio to the reference group" in text
     assert "ratio to the reference group" in text  # an axis label drawn inside a chart
 
 
