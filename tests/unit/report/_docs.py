@@ -203,6 +203,7 @@ def recommendation_result(doc: dict[str, Any]) -> dict[str, Any]:
         {
             "attribute": "catalogue",
             "metric": "gini_exposure",
+            "groups_included": [],
             "value": 0.71,
             "ci_low": None,
             "ci_high": None,
@@ -210,6 +211,7 @@ def recommendation_result(doc: dict[str, Any]) -> dict[str, Any]:
         {
             "attribute": "catalogue",
             "metric": "coverage",
+            "groups_included": [],
             "value": 0.34,
             "ci_low": None,
             "ci_high": None,
