@@ -54,8 +54,13 @@ echo "(gate exit code $?: 1 means a blocking check failed, as expected for these
 set -e
 
 echo
-echo "== Transparency report"
-$SA report "$OUT"/*.json "$OUT/gate/blessing.json" --out "$OUT/report" --quiet
+echo "== Transparency report (cover facts from reports/meta.example.yaml)"
+# In reading order: the gate, then moderation, classification, recommendation, face, PII.
+$SA report "$OUT/gate/blessing.json" "$OUT/redditbias-moderation.json" \
+  "$OUT/compas-classification.json" "$OUT/compas-classification-groups-file.json" \
+  "$OUT/movielens-popularity.json" "$OUT/movielens-puresvd.json" "$OUT/faces-smoke.json" \
+  "$OUT/pii.json" "$OUT/pii-eval.json" \
+  --meta reports/meta.example.yaml --out "$OUT/report" --quiet
 
 echo
 echo "results: $(ls "$OUT"/*.json | tr '\n' ' ')"

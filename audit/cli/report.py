@@ -51,9 +51,12 @@ def _describe(items: list[str]) -> dict[str, str]:
 def _run_report(args: argparse.Namespace, console: Console) -> int:
     from rich.markup import escape
 
-    from audit.report import build_report, write_report
+    from audit.report import build_report, load_meta, write_report
 
-    model = build_report(args.results, title=args.title, describe=_describe(args.describe))
+    meta = load_meta(args.meta) if args.meta else None
+    model = build_report(
+        args.results, title=args.title, describe=_describe(args.describe), meta=meta
+    )
     paths = write_report(model, args.out, args.format)
     if not args.quiet:
         s = model["summary"]
@@ -103,6 +106,12 @@ def register(sub: Any) -> dict[str, Handler]:
         help=f"any of {', '.join(_FORMATS)} (default: all)",
     )
     p.add_argument("--title", metavar="TEXT", help="report title (default: Transparency report)")
+    p.add_argument(
+        "--meta",
+        metavar="REPORT.yaml",
+        help="cover facts: organisation, system, version, period, auditor, sign-off "
+        "(example: reports/meta.example.yaml); without it the cover says they were not given",
+    )
     p.add_argument(
         "--describe",
         action="append",

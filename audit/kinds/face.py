@@ -279,6 +279,6 @@ KIND: AuditKind[FaceSpec] = AuditKind(
         limits={"workers": {"le": 32}, "block_size": {"le": 4096}},
     ),
     policy_metrics=policy_metrics,
-    report=ReportProfile("Face recognition", ("fmr", "fnmr", "failure_to_detect")),
+    report=ReportProfile("Face recognition", ("fmr", "fnmr", "ftd")),
     scan_records=_pairs,
 )

@@ -192,6 +192,6 @@ KIND: AuditKind[PiiSpec] = AuditKind(
         check=_outputs_apart,
     ),
     policy_metrics=policy_metrics,
-    report=ReportProfile("PII"),
+    report=ReportProfile("PII", ("tpr",)),
     scan="fanout",
 )

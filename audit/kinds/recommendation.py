@@ -251,5 +251,5 @@ KIND: AuditKind[RecommendationSpec] = AuditKind(
     run=run,
     http=HttpRules(check=_built_in_only),
     policy_metrics=policy_metrics,
-    report=ReportProfile("Recommendation", ("ndcg", "recall", "hit_rate", "precision")),
+    report=ReportProfile("Recommendation", ("ndcg", "recall")),
 )

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 from audit.report._inputs import ReportInput, load_input, load_inputs
+from audit.report._meta import ReportMeta, load_meta
 from audit.report._model import REPORT_VERSION, build_report
 from audit.report._render import (
     FILE_NAMES,
@@ -38,10 +39,12 @@ __all__ = [
     "REPORT_VERSION",
     "Format",
     "ReportInput",
+    "ReportMeta",
     "build_report",
     "chart_svgs",
     "load_input",
     "load_inputs",
+    "load_meta",
     "render_all",
     "render_dsa_csv",
     "render_dsa_text",

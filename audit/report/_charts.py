@@ -23,7 +23,14 @@ __all__ = ["PALETTE", "render_chart"]
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 _MUTED = "#9a9a9a"
 _BAND = "#d9f0e3"
-_VERDICT_COLOUR = {"outside_band": "#D55E00", "within_band": "#0072B2"}
+#: Marker per verdict class (colour, shape, filled): told apart by shape as well as colour.
+_GAP_STYLE: dict[str, tuple[str, str, bool]] = {
+    "strong": ("#B3261E", "o", True),
+    "likely": ("#D55E00", "D", True),
+    "uncertain": ("#555555", "o", False),
+    "within": ("#0072B2", "o", True),
+    "insufficient": (_MUTED, "s", False),
+}
 
 _RC: dict[str, Any] = {
     "svg.fonttype": "none",
@@ -76,15 +83,18 @@ def _height(n: int, per: float = 0.32, base: float = 1.3) -> float:
 
 
 def _dots(fig: Any, data: dict[str, Any]) -> None:
-    from matplotlib.ticker import FuncFormatter
+    """Estimates with interval whiskers per group; ``facet``: one panel per series."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     groups: Sequence[str] = data["groups"]
     series = data["series"]
     muted = data.get("muted") or [False] * len(groups)
-    ax = fig.add_subplot(1, 1, 1)
+    facet = bool(data.get("facet")) and len(series) > 1
     n = len(series)
-    step = 0.7 / max(n, 1)
+    axes = fig.subplots(1, n, sharey=True, squeeze=False)[0] if facet else [fig.add_subplot()]
+    step = 0 if facet else 0.7 / max(n, 1)
     for k, s in enumerate(series):
+        ax = axes[k] if facet else axes[0]
         colour = PALETTE[k % len(PALETTE)]
         for faded in (False, True):
             idx = [
@@ -102,98 +112,126 @@ def _dots(fig: Any, data: dict[str, Any]) -> None:
                 fmt="o",
                 color=_MUTED if faded else colour,
                 mfc="white" if faded else colour,
-                ms=5,
-                capsize=2.5,
-                lw=1.2,
+                ms=4.5,
+                capsize=2,
+                lw=1.1,
                 label=None if faded else s["label"],
             )
-    ax.set_yticks(range(len(groups)), list(groups))
-    ax.set_ylim(len(groups) - 0.5, -0.5)
-    ax.xaxis.set_major_formatter(FuncFormatter(_fmt_fn(data.get("fmt", "num"))))
-    if data.get("vline") is not None:
-        ax.axvline(data["vline"], color="#555555", lw=0.8, ls="--")
-    if data.get("fmt") == "rate":
-        ax.set_xlim(left=0)
-    ax.set_xlabel(data.get("xlabel", ""))
-    ax.grid(axis="x", color="#e5e5e5", lw=0.6)
-    ax.set_axisbelow(True)
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(n, 3))
+        if facet:
+            ax.set_title(s["label"])
+    for ax in axes:
+        ax.set_yticks(range(len(groups)), list(groups))
+        ax.set_ylim(len(groups) - 0.5, -0.5)
+        ax.xaxis.set_major_formatter(FuncFormatter(_fmt_fn(data.get("fmt", "num"))))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if facet else 6))
+        if data.get("vline") is not None:
+            ax.axvline(data["vline"], color="#555555", lw=0.8, ls="--")
+        if data.get("fmt") == "rate":
+            ax.set_xlim(left=0)
+        ax.grid(axis="x", color="#e5e5e5", lw=0.6)
+        ax.set_axisbelow(True)
+    if facet:
+        fig.supxlabel(data.get("xlabel", ""), fontsize=_base_size(fig))
+    else:
+        axes[0].set_xlabel(data.get("xlabel", ""))
+        handles, labels = axes[0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="outside upper center", ncol=min(n, _ncol(fig)))
     if any(muted):
         fig.text(0.01, 0.005, "hollow grey: insufficient evidence", fontsize=7, color="#666666")
 
 
+def _ncol(fig: Any) -> int:
+    """Legend columns that fit the figure's width (a half-width chart takes two)."""
+    return 2 if fig.get_figwidth() < 5 else 3
+
+
+def _base_size(fig: Any) -> float:
+    """The figure's base font size (the rc value it was drawn with)."""
+    import matplotlib
+
+    return float(matplotlib.rcParams["font.size"])
+
+
 def _ratios(fig: Any, data: dict[str, Any]) -> None:
+    """Ratios to the reference group on a log scale against the band, one panel per metric."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter, LogLocator
 
     labels: Sequence[str] = data["labels"]
-    values = data["values"]
+    panels = data["panels"]
     lo_b, hi_b = data["band"]
-    ax = fig.add_subplot(1, 1, 1)
-    ax.set_xscale("log")
     xs = []
-    for e in values:
-        for x in (_v(e), (e or {}).get("ci_low"), (e or {}).get("ci_high")):
-            if isinstance(x, int | float) and x is not None and x > 0 and math.isfinite(x):
-                xs.append(x)
-    left = max(min([*xs, lo_b]) / 1.3, 0.01)
-    right = min(max([*xs, hi_b]) * 1.3, 100.0)
-    ax.axvspan(lo_b, hi_b, color=_BAND, zorder=0, label=f"fairness band [{lo_b:g}, {hi_b:g}]")
-    ax.axvline(1.0, color="#555555", lw=0.8, ls="--", zorder=1)
-    for i, (e, verdict) in enumerate(zip(values, data["verdicts"], strict=True)):
-        x = _v(e)
-        if math.isnan(x) or x <= 0:
-            continue
-        lo, hi = _err(e)
-        colour = _VERDICT_COLOUR.get(verdict or "", _MUTED)
-        lo = min(lo, x - left) if lo else 0.0
-        ax.errorbar(
-            x,
-            i,
-            xerr=[[lo], [hi]],
-            fmt="o",
-            color=colour,
-            ms=5,
-            capsize=2.5,
-            lw=1.2,
-            mfc="white" if verdict == "insufficient_evidence" else colour,
-            zorder=3,
+    for p in panels:
+        for e in p["values"]:
+            for x in (_v(e), (e or {}).get("ci_low"), (e or {}).get("ci_high")):
+                if isinstance(x, int | float) and x > 0 and math.isfinite(x):
+                    xs.append(x)
+    left = max(min([*xs, lo_b]) / 1.3, 0.05)
+    right = min(max([*xs, hi_b]) * 1.3, 20.0)
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    seen: list[str] = []
+    for ax, p in zip(axes, panels, strict=True):
+        ax.set_xscale("log")
+        ax.axvspan(lo_b, hi_b, color=_BAND, zorder=0)
+        ax.axvline(1.0, color="#555555", lw=0.8, ls="--", zorder=1)
+        for i, (e, verdict) in enumerate(zip(p["values"], p["verdicts"], strict=True)):
+            x = _v(e)
+            if math.isnan(x):
+                continue
+            colour, marker, filled = _GAP_STYLE.get(verdict or "", _GAP_STYLE["insufficient"])
+            if verdict not in seen:
+                seen.append(verdict)
+            if x <= 0:  # a ratio of 0: drawn at the left edge, pointing off the scale
+                ax.plot(left, i, marker="<", color=colour, ms=5, zorder=3, clip_on=False)
+                continue
+            lo, hi = _err(e)
+            lo = min(lo, x - left) if lo else 0.0
+            hi = min(hi, right - x) if hi else 0.0
+            ax.errorbar(
+                x,
+                i,
+                xerr=[[lo], [hi]],
+                fmt=marker,
+                color=colour,
+                ms=4.5,
+                capsize=2,
+                lw=1.1,
+                mfc=colour if filled else "white",
+                zorder=3,
+            )
+        ax.set_xlim(left, right)
+        ax.set_title(p["title"])
+        decades = math.log10(right / left)
+        ax.xaxis.set_major_locator(
+            LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 1.5 else (1.0,))
         )
-    ax.set_xlim(left, right)
-    ax.set_yticks(range(len(labels)), list(labels))
-    ax.set_ylim(len(labels) - 0.5, -0.5)
-    decades = math.log10(right / left)
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 2 else (1.0,)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:g}×"))
-    ax.tick_params(axis="x", labelsize=8)
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _p: ""))
-    ax.set_xlabel("ratio to the reference group (log scale)")
-    ax.grid(axis="x", color="#e5e5e5", lw=0.6)
-    handles, names = ax.get_legend_handles_labels()
-    for verdict, name in (
-        ("outside_band", "outside the band"),
-        ("within_band", "within the band"),
-        ("insufficient_evidence", "insufficient evidence"),
-    ):
-        if verdict in data["verdicts"]:
-            colour = _VERDICT_COLOUR.get(verdict, _MUTED)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:g}×"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _p: ""))
+        ax.grid(axis="x", color="#e5e5e5", lw=0.6)
+    axes[0].set_yticks(range(len(labels)), list(labels))
+    axes[0].set_ylim(len(labels) - 0.5, -0.5)
+    fig.supxlabel("ratio to the reference group (log scale)", fontsize=_base_size(fig))
+    labels_of = data.get("labels_of") or {}
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = [Patch(color=_BAND, label=f"fairness band [{lo_b:g}, {hi_b:g}]")]
+    for verdict in _GAP_STYLE:
+        if verdict in seen:
+            colour, marker, filled = _GAP_STYLE[verdict]
             handles.append(
                 Line2D(
                     [],
                     [],
-                    marker="o",
+                    marker=marker,
                     ls="",
                     color=colour,
                     ms=5,
-                    mfc="white" if verdict == "insufficient_evidence" else colour,
+                    mfc=colour if filled else "white",
+                    label=labels_of.get(verdict, verdict),
                 )
             )
-            names.append(name)
-    ax.legend(
-        handles, names, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(names), 2)
-    )
+    fig.legend(handles=handles, loc="outside upper center", ncol=min(len(handles), _ncol(fig)))
 
 
 def _heatmap(fig: Any, data: dict[str, Any]) -> None:
@@ -278,7 +316,7 @@ def _lines(fig: Any, data: dict[str, Any]) -> None:
     ax.set_xlabel(data.get("xlabel", ""))
     ax.set_ylabel(data.get("ylabel", ""))
     ax.grid(color="#e5e5e5", lw=0.6)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best")
 
 
 def _bars(fig: Any, data: dict[str, Any]) -> None:
@@ -299,7 +337,7 @@ def _bars(fig: Any, data: dict[str, Any]) -> None:
             vals,
             height=height,
             left=left if stacked else None,
-            color=PALETTE[k % len(PALETTE)],
+            color=(data.get("colors") or PALETTE)[k % len(data.get("colors") or PALETTE)],
             label=s["label"],
         )
         if stacked:
@@ -323,20 +361,27 @@ _DRAW: dict[str, Callable[[Any, dict[str, Any]], None]] = {
 }
 
 
+#: Drawn widths (inches): a ``half`` chart sits beside another on an A4 page (182 mm of text
+#: width), a ``full`` one spans it; the PDF shows them at this size, so text keeps its points.
+WIDTHS = {"half": 3.55, "full": 6.9}
+#: Font size (points) per layout.
+FONT_SIZES = {"half": 7.5, "full": 8.5}
+
+
 def _size(spec: dict[str, Any]) -> tuple[float, float]:
     d = spec["data"]
-    labels = d.get("groups") or d.get("labels") or d.get("categories") or d.get("rows") or []
-    # Long group names take room from the plot: widen the figure rather than squash it.
-    width = min(8.5, 5.6 + 0.055 * max(0, max((len(str(x)) for x in labels), default=0) - 16))
+    width = WIDTHS.get(spec.get("layout") or "full", WIDTHS["full"])
     if spec["type"] == "dots":
-        return width, _height(len(d["groups"]), 0.28 + 0.08 * len(d["series"]))
+        per = 0.2 if d.get("facet") else 0.2 + 0.06 * len(d["series"])
+        return width, _height(len(d["groups"]), per, 1.25)
     if spec["type"] == "ratios":
-        return width, _height(len(d["labels"]), 0.3)
+        return width, _height(len(d["labels"]), 0.2, 1.3)
     if spec["type"] == "bars":
-        return width, _height(len(d["categories"]), 0.28 + 0.06 * len(d["series"]))
+        per = 0.2 if d.get("stacked") else 0.14 + 0.05 * len(d["series"])
+        return width, _height(len(d["categories"]), per, 1.0)
     if spec["type"] == "heatmap":
-        return width, max(3.0, min(8.0, 1.5 + 0.45 * len(d["rows"])))
-    return 5.6, 3.4
+        return min(width, 6.0), max(2.6, min(7.0, 1.4 + 0.4 * len(d["rows"])))
+    return (width, 2.5) if spec.get("layout") == "half" else (min(width, 4.8), 2.6)
 
 
 def _clean_svg(svg: str, alt: str, prefix: str) -> str:
@@ -364,7 +409,17 @@ def render_chart(spec: dict[str, Any]) -> str:
     draw = _DRAW.get(spec["type"])
     if draw is None:
         return ""
-    rc: Any = {**_RC, "svg.hashsalt": spec["id"]}
+    size = FONT_SIZES.get(spec.get("layout") or "full", FONT_SIZES["full"])
+    rc: Any = {
+        **_RC,
+        "svg.hashsalt": spec["id"],
+        "font.size": size,
+        "axes.titlesize": size + 0.5,
+        "legend.fontsize": size,
+        "xtick.labelsize": size,
+        "ytick.labelsize": size,
+        "axes.labelsize": size,
+    }
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=_size(spec), layout="constrained")
         draw(fig, spec["data"])

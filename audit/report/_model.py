@@ -14,19 +14,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from audit.kinds import report_titles
-from audit.report._findings import HEADLINE_METRICS, findings_for
+from audit.report._findings import HEADLINE_METRICS, dedupe_key, findings_for, rank_key
 from audit.report._inputs import ReportInput, load_inputs
 from audit.report._methods import definition, methods
-from audit.report._tables import chart, est, table
-from audit.report._text import EU_LANGUAGES, attr_name, group_name, short_name
+from audit.report._tables import chart, est, metric_fmt, table
+from audit.report._text import (
+    EU_LANGUAGES,
+    GAP_LABELS,
+    GAP_MEANING,
+    attr_name,
+    gap_class,
+    group_name,
+    short_name,
+)
 
-__all__ = ["REPORT_VERSION", "AuditContext", "build_report"]
+if TYPE_CHECKING:
+    from audit.report._meta import ReportMeta
+
+__all__ = ["APPENDIX_START", "REPORT_VERSION", "AuditContext", "build_report"]
 
 #: Version of the report model (the JSON export); bump the major on breaking changes.
-REPORT_VERSION = "1.0.0"
+REPORT_VERSION = "1.1.0"
 
 #: Top-level keys of a result document this version of the report knows how to show.
 _KNOWN_SECTIONS = frozenset(
@@ -45,6 +56,9 @@ _KNOWN_SECTIONS = frozenset(
         "threshold_sweep",
     }
 )
+
+#: The sections of a report, in order; everything from :data:`APPENDIX_START` on is an annex.
+APPENDIX_START = "annexes"
 
 _TOOLING = ("socialaudit", "jinja2", "matplotlib", "weasyprint")
 
@@ -134,10 +148,6 @@ def _insufficient(g: dict[str, Any]) -> bool:
     return (g.get("verdicts") or {}).get("evidence") == "insufficient_evidence"
 
 
-def _metric_fmt(name: str) -> str:
-    return "num" if name.endswith("auc") or name in ("ndcg",) else "rate"
-
-
 def _slices(ctx: AuditContext, groups: list[dict[str, Any]]) -> list[Any]:
     order: dict[str, Any] = {}
     for a in ctx.settings.get("slices") or []:
@@ -175,6 +185,8 @@ def _slice_section(
     titles = [_title(m, docs) for m in headline]
     muted = [_insufficient(g) for g in rows]
     level = f"{ctx.level:.0%}"
+    # One metric: its two charts sit side by side; several: each chart a panel per metric.
+    layout: Literal["half", "full"] = "half" if len(headline) == 1 else "full"
 
     # 1. per-group rates with interval whiskers
     series = [
@@ -196,7 +208,7 @@ def _slice_section(
         f"confidence-interval whisker. " + _cap("; ".join(extremes)) + "."
     )
     cols: list[tuple[str, Any]] = [("group", "text"), ("n", "int")]
-    cols += [(t, _metric_fmt(m)) for m, t in zip(headline, titles, strict=True)]
+    cols += [(t, metric_fmt(m)) for m, t in zip(headline, titles, strict=True)]
     cols += [("evidence", "text")]
     rates_table = table(
         cols,
@@ -217,11 +229,16 @@ def _slice_section(
                 "series": series,
                 "muted": muted,
                 "fmt": "rate",
+                "facet": True,
                 "xlabel": f"rate ({level} interval)",
             },
             rates_table,
+            layout=layout,
         )
     ]
+
+    # An intersection's rates are detail: its ratios stay in the body, its rates go to Annex B.
+    charts[0]["annex"] = isinstance(attribute, list) and len(attribute) > 1
 
     # 2. ratios to the reference group against the fairness band
     disp = [
@@ -233,25 +250,32 @@ def _slice_section(
         and (d.get("ratio") or {}).get("value") is not None
     ]
     reference = group_name(disp[0]["reference"]) if disp else None
+    disparity_table = None
     if disp:
         band_lo, band_hi = ctx.band
         labels = [f"{group_name(d['group'])} · {short_name(d['metric'])}" for d in disp]
-        outside = [
-            lab for lab, d in zip(labels, disp, strict=True) if d.get("verdict") == "outside_band"
+        classes = [gap_class(d.get("verdict"), d.get("ratio"), ctx.band) for d in disp]
+        counted = [
+            f"{sum(c == k for c in classes)} {GAP_LABELS[k]}"
+            for k in GAP_LABELS
+            if any(c == k for c in classes)
         ]
+        clear = [lab for lab, c in zip(labels, classes, strict=True) if c in ("strong", "likely")]
         alt = (
             f"Ratios of each group's rate to the reference group ({reference}) on a log scale, "
             f"with {level} interval whiskers and the fairness band [{band_lo:g}, {band_hi:g}] "
-            "shaded. "
-            f"{len(outside)} of {len(disp)} ratios lie outside the band"
+            f"shaded. Of {len(disp)} ratios: {', '.join(counted)}"
             + (
-                ": " + "; ".join(outside[:4]) + ("; …" if len(outside) > 4 else "")
-                if outside
+                " (strong or likely: "
+                + "; ".join(clear[:4])
+                + ("; …" if len(clear) > 4 else "")
+                + ")"
+                if clear
                 else ""
             )
             + "."
         )
-        ratio_table = table(
+        disparity_table = table(
             [
                 ("group", "text"),
                 ("metric", "text"),
@@ -265,26 +289,41 @@ def _slice_section(
                     short_name(d["metric"]),
                     est(d["ratio"]),
                     est(d.get("difference")),
-                    str(d.get("verdict", "")).replace("_", " "),
+                    GAP_LABELS[c],
                 ]
-                for d in disp
+                for d, c in zip(disp, classes, strict=True)
             ),
-            (d.get("verdict") == "insufficient_evidence" for d in disp),
+            (c == "insufficient" for c in classes),
         )
+        groups_in = list(dict.fromkeys(group_name(d["group"]) for d in disp))
+        metrics_in = [m for m in headline if any(d["metric"] == m for d in disp)]
+        cell = {
+            (group_name(d["group"]), d["metric"]): (est(d["ratio"]), c)
+            for d, c in zip(disp, classes, strict=True)
+        }
         charts.append(
             chart(
                 ctx.chart_id(),
                 "ratios",
-                f"Disparity against the fairness band, {key} (reference: {reference})",
+                f"Ratio to the reference group ({reference}), {key}",
                 alt,
                 {
-                    "labels": labels,
-                    "values": [est(d["ratio"]) for d in disp],
-                    "verdicts": [d.get("verdict") for d in disp],
+                    "labels": groups_in,
+                    "panels": [
+                        {
+                            "metric": m,
+                            "title": short_name(m),
+                            "values": [cell.get((g, m), (None, None))[0] for g in groups_in],
+                            "verdicts": [cell.get((g, m), (None, None))[1] for g in groups_in],
+                        }
+                        for m in metrics_in
+                    ],
+                    "labels_of": dict(GAP_LABELS),
                     "band": list(ctx.band),
                     "reference": reference,
                 },
-                ratio_table,
+                disparity_table,
+                layout=layout,
             )
         )
 
@@ -319,7 +358,7 @@ def _slice_section(
     full_cols: list[tuple[str, Any]] = [("group", "text"), ("n", "int")]
     if has_labels:
         full_cols += [("label +", "int"), ("label −", "int")]
-    full_cols += [(_title(m, docs), _metric_fmt(m)) for m in all_metrics]
+    full_cols += [(_title(m, docs), metric_fmt(m)) for m in all_metrics]
     if has_ir:
         full_cols += [("impact ratio", "num")]
     full_cols += [("verdict", "text")]
@@ -348,6 +387,7 @@ def _slice_section(
         "charts": charts,
         "summary": summary_table if any(s.get("value") is not None for s in summ) else None,
         "full_table": table(full_cols, full_rows, muted),
+        "disparity_table": disparity_table,
         "suppressed": suppressed,
         "all_insufficient": all(muted),
         "any_insufficient": any(muted),
@@ -392,6 +432,7 @@ def _threshold_sweep(ctx: AuditContext) -> list[dict[str, Any]]:
                     "yfmt": "rate",
                 },
                 tbl,
+                layout="half",
             )
         )
     return out
@@ -428,8 +469,8 @@ def _overall(ctx: AuditContext) -> dict[str, Any]:
         "positives": o.get("positives"),
         "negatives": o.get("negatives"),
         "table": table(
-            [("metric", "text"), ("value", "rate")],
-            ([_title(m, docs), est(v)] for m, v in metrics.items()),
+            [("metric", "text"), ("value", "text")],
+            ([_title(m, docs), _fmt(est(v), metric_fmt(m))] for m, v in metrics.items()),
         ),
     }
 
@@ -441,6 +482,66 @@ def _model_identity(doc: dict[str, Any]) -> str:
     return f"{kind}: {detail}" if detail else str(kind)
 
 
+def _fmt(x: Any, fmt: str) -> Any:
+    """A cell already formatted for a table whose rows mix units (a string in every format)."""
+    from audit.report._render import fmt_cell
+
+    return fmt_cell(x, fmt) if x is not None else None
+
+
+def evidence_rule(settings: Mapping[str, Any]) -> str:
+    """What a group needs for a verdict, in the audit's own words where it gives them."""
+    if settings.get("evidence_rule"):
+        return str(settings["evidence_rule"])
+    pos = str(settings.get("positives") or "label positives").split(":")[0]
+    neg = str(settings.get("negatives") or "label negatives").split(":")[0]
+    need = [
+        f"{n} {what}"
+        for n, what in ((settings.get("min_positives"), pos), (settings.get("min_negatives"), neg))
+        if n
+    ]
+    return "a group needs at least " + " and ".join(need) if need else "no minimum evidence"
+
+
+def _not_judged(ctx: AuditContext, groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """What this audit could not judge and why: groups short of evidence, undefined summaries."""
+    s = ctx.settings
+    pos = str(s.get("positives") or "label positives").split(":")[0]
+    neg = str(s.get("negatives") or "label negatives").split(":")[0]
+    rows = []
+    for g in groups:
+        if not _insufficient(g):
+            continue
+        had = [f"{g.get('n')} rows"] if g.get("n") is not None else []
+        if g.get("positives") is not None:
+            had.append(f"{g['positives']} {pos}")
+        if g.get("negatives") is not None and (s.get("min_negatives") or 0) > 0:
+            had.append(f"{g['negatives']} {neg}")
+        rows.append([attr_name(g["attribute"]), group_name(g["group"]), ", ".join(had)])
+    undefined = [
+        [
+            attr_name(x["attribute"]),
+            str(x["metric"]).replace("_", " "),
+            x.get("note") or "fewer than two groups with enough evidence",
+        ]
+        for x in ctx.doc.get("summary", [])
+        if x.get("value") is None and (x.get("groups_excluded_insufficient") or x.get("note"))
+    ]
+    return {
+        "rule": evidence_rule(s),
+        "groups": [{"attribute": r[0], "group": r[1]} for r in rows],
+        "table": table([("slice", "text"), ("group", "text"), ("had", "text")], rows)
+        if rows
+        else None,
+        "undefined": table([("slice", "text"), ("measure", "text"), ("why", "text")], undefined)
+        if undefined
+        else None,
+        "n_groups": len(rows),
+        "n_judged": sum(not _insufficient(g) for g in groups),
+        "n_undefined": len(undefined),
+    }
+
+
 def _audit_section(ctx: AuditContext) -> dict[str, Any]:
     from audit.report._modelcard import model_card
     from audit.report._sections import kind_sections
@@ -448,20 +549,26 @@ def _audit_section(ctx: AuditContext) -> dict[str, Any]:
     doc = ctx.doc
     groups = [g for g in doc.get("groups", []) if not ctx.is_suppressed(g["attribute"], g["group"])]
     by_key = {(attr_name(g["attribute"]), group_name(g["group"])): g for g in groups}
-    headline = _headline(ctx, groups)
+    extra, known, replaced = kind_sections(ctx)
+    shown_groups = [g for g in groups if attr_name(g["attribute"]) not in replaced]
+    headline = _headline(ctx, shown_groups)
     slices = []
-    for attribute in _slices(ctx, groups):
-        rows = [g for g in groups if attr_name(g["attribute"]) == attr_name(attribute)]
+    for attribute in _slices(ctx, shown_groups):
+        if attr_name(attribute) in replaced:
+            continue
+        rows = [g for g in shown_groups if attr_name(g["attribute"]) == attr_name(attribute)]
         if rows:
             slices.append(_slice_section(ctx, attribute, rows, headline))
-    extra, known = kind_sections(ctx)
     unrendered = sorted(k for k in doc if k not in _KNOWN_SECTIONS and k not in known)
-    findings = findings_for(ctx.kind, doc, by_key, ctx.is_suppressed, ctx.describe)
+    findings = findings_for(ctx.kind, doc, by_key, ctx.is_suppressed, ctx.describe, headline)
     section = {
         "label": ctx.ri.label,
         "id": slug(ctx.ri.label),
         "kind": ctx.kind,
+        "kind_title": _KIND_TITLES.get(ctx.kind, _cap(ctx.kind)),
         "title": f"{_KIND_TITLES.get(ctx.kind, _cap(ctx.kind))} audit: {ctx.ri.label}",
+        "is_pii_scan": isinstance(doc.get("pii"), dict),
+        "is_pii_eval": isinstance(doc.get("pii_eval"), dict),
         "model": _model_identity(doc),
         "data": [
             {"role": i.get("role"), "path": i.get("path"), "sha256": i.get("sha256")}
@@ -489,9 +596,72 @@ def _audit_section(ctx: AuditContext) -> dict[str, Any]:
         ],
         "min_group_size": ctx.settings.get("min_group_size"),
         "any_insufficient": any(sl["any_insufficient"] for sl in slices),
+        "not_judged": _not_judged(ctx, groups),
     }
     section["model_card"] = model_card(ctx, section)
     return section
+
+
+def _mark_repeats(audits: list[dict[str, Any]]) -> None:
+    """Findings an earlier audit already made (same gap, same estimate) are listed once.
+
+    Each finding gets ``repeat_of`` (the label of the audit that made it first, or ``None``)
+    and ``also_in`` (the later audits that repeat it); each audit gets its shown, uncertain and
+    repeated findings.
+    """
+    first: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for a in audits:
+        for f in a["findings"]:
+            key = dedupe_key(a["kind"], f)
+            f.setdefault("also_in", [])
+            if key in first:
+                f["repeat_of"] = first[key]["audit"]
+                first[key]["finding"]["also_in"].append(a["label"])
+            else:
+                f["repeat_of"] = None
+                first[key] = {"audit": a["label"], "finding": f}
+    for a in audits:
+        fs = a["findings"]
+        repeats = [f for f in fs if f["repeat_of"]]
+        a["findings_shown"] = [
+            f for f in fs if not f["repeat_of"] and f["strength"] in ("strong", "likely")
+        ]
+        a["findings_uncertain"] = [
+            f for f in fs if not f["repeat_of"] and f["strength"] not in ("strong", "likely")
+        ]
+        a["repeats"] = (
+            {"of": sorted({f["repeat_of"] for f in repeats}), "count": len(repeats)}
+            if repeats
+            else None
+        )
+
+
+def _uncertain_table(audits: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every uncertain finding of the report in one table (they are not sentences)."""
+    rows = []
+    for a in audits:
+        for f in a["findings_uncertain"]:
+            rows.append(
+                [
+                    a["label"],
+                    f["attribute"],
+                    f["group"] or "—",
+                    short_name(f["metric"]),
+                    est(f.get("ratio")),
+                    f["reference"] or "—",
+                ]
+            )
+    return table(
+        [
+            ("audit", "text"),
+            ("slice", "text"),
+            ("group", "text"),
+            ("measure", "text"),
+            ("ratio", "ratio"),
+            ("reference", "text"),
+        ],
+        rows,
+    )
 
 
 def _gate_section(ri: ReportInput, suppressed: set[tuple[str, str]]) -> dict[str, Any]:
@@ -540,6 +710,7 @@ def build_report(
     title: str | None = None,
     describe: Mapping[str, str] | None = None,
     generated_at: str | None = None,
+    meta: ReportMeta | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the report model from result documents and gate decisions.
 
@@ -549,23 +720,30 @@ def build_report(
         Result files (``socialaudit <audit> --out``), gate blessings (``socialaudit gate
         --blessing``), parsed documents, or :class:`ReportInput`; any mix and order.
     title
-        The report's title (default: "Transparency report").
+        The report's title (default: the meta file's ``title``, else "Transparency report").
     describe
         How to name groups in findings, per attribute: ``{"target": "comments about {group}"}``.
     generated_at
         Timestamp to record (default: now, UTC); fixed in tests for reproducible output.
+    meta
+        Who and what the report is about (:class:`audit.report.ReportMeta`, or a mapping of
+        its fields; ``socialaudit report --meta report.yaml``). Without it the cover says that
+        these facts were not given.
 
     Returns
     -------
     dict
         The report model (JSON-serialisable). Top-level keys: ``report_version``, ``title``,
-        ``generated_at``, ``tooling``, ``inputs``, ``summary``, ``gates``, ``audits``,
-        ``findings``, ``methods``, ``dsa``, ``provenance``, ``privacy``.
+        ``generated_at``, ``tooling``, ``meta``, ``executive``, ``inputs``, ``summary``,
+        ``gates``, ``audits``, ``findings``, ``key_findings``, ``uncertain``, ``methods``,
+        ``dsa``, ``provenance``, ``privacy``.
 
     Raises
     ------
     audit.exceptions.DataError
         A file is missing or is not a result document or gate decision.
+    audit.exceptions.ConfigError
+        ``meta`` is a mapping that is not a valid report meta.
 
     Examples
     --------
@@ -575,23 +753,35 @@ def build_report(
     'Posts mentioning muslim that break no rule are wrongly flagged 6.5× as often as ...'
     """
     from audit.report._dsa import dsa_export
+    from audit.report._meta import cover, meta_model
+    from audit.report._summary import executive_summary
 
+    meta_obj = meta_model(meta)
     inputs = load_inputs(items)
     contexts = [AuditContext(ri, describe) for ri in inputs if ri.type == "result"]
     audits = [_audit_section(c) for c in contexts]
+    _mark_repeats(audits)
     all_suppressed = set().union(*(c.suppressed for c in contexts)) if contexts else set()
     gates = [_gate_section(ri, all_suppressed) for ri in inputs if ri.type == "gate"]
     findings = [
-        {**f, "audit": a["label"], "audit_id": a["id"]} for a in audits for f in a["findings"]
+        {**f, "audit": a["label"], "audit_id": a["id"]}
+        for a in audits
+        for f in a["findings"]
+        if not f["repeat_of"]
     ]
-    order = {"strong": 3, "likely": 2, "uncertain": 1, "info": 0}
-    findings.sort(key=lambda f: (-order[f["strength"]], -f["size"]))
+    findings.sort(key=rank_key)
     n_groups = sum(len(s["full_table"]["rows"]) for a in audits for s in a["slices"])
+    executive = executive_summary(audits, gates, {c.ri.label: c.doc for c in contexts})
+    report_title = title or (meta_obj.title if meta_obj and meta_obj.title else None)
     return {
         "report_version": REPORT_VERSION,
-        "title": title or "Transparency report",
+        "title": report_title or "Transparency report",
         "generated_at": generated_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tooling": {**_versions(), "python": platform.python_version()},
+        "meta": cover(meta_obj),
+        "executive": executive,
+        "appendix_start": APPENDIX_START,
+        "vocabulary": {"labels": dict(GAP_LABELS), "meaning": dict(GAP_MEANING)},
         "inputs": [
             {
                 "label": ri.label,
@@ -617,9 +807,9 @@ def build_report(
         "gates": gates,
         "audits": audits,
         "findings": findings,
-        # What the summary leads with: findings the intervals back; the rest stay per audit.
-        "key_findings": [f for f in findings if f["strength"] in ("strong", "likely")][:12]
-        or findings[:5],
+        # What a one-screen summary leads with (the CLI, the Markdown): the executive lines.
+        "key_findings": [line for a in executive["audits"] for line in a["lines"]],
+        "uncertain": _uncertain_table(audits),
         "methods": methods(inputs),
         "dsa": dsa_export(contexts),
         "provenance": _provenance(inputs),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from audit.report._methods import definition
-from audit.report._tables import table
+from audit.report._tables import metric_fmt, table
 
 if TYPE_CHECKING:
     from audit.report._model import AuditContext
@@ -46,7 +46,8 @@ def model_card(ctx: AuditContext, section: dict[str, Any]) -> dict[str, Any]:
     dict
         Keys ``model_details``, ``intended_use``, ``factors``, ``metrics``,
         ``evaluation_data``, ``training_data``, ``quantitative_analyses``,
-        ``ethical_considerations`` and ``caveats``, in the order of the paper.
+        ``ethical_considerations`` and ``caveats``, in the order of the paper, and ``charts``:
+        the chart specifications the card shows (the same charts as the audit's section).
     """
     doc, s = ctx.doc, ctx.settings
     prov = doc.get("provenance") or {}
@@ -77,7 +78,10 @@ def model_card(ctx: AuditContext, section: dict[str, Any]) -> dict[str, Any]:
         _item("groups reported", sum(len(sl["full_table"]["rows"]) for sl in slices)),
         _item("groups suppressed (too small to report)", len(section["suppressed"])),
     ]
-    metric_items = [_item(definition(m, [doc])[0], definition(m, [doc])[1]) for m in metrics]
+    # Names here; each definition once, in Annex C (Methods).
+    metric_items = [
+        _item("performance measures", ", ".join(definition(m, [doc])[0] for m in metrics) or "—")
+    ]
     if s.get("decision_rule"):
         metric_items.append(_item("decision threshold", s["decision_rule"]))
     if ci:
@@ -106,7 +110,7 @@ def model_card(ctx: AuditContext, section: dict[str, Any]) -> dict[str, Any]:
             rows.append([sl["attribute"], *r["cells"]])
             muted.append(r["muted"])
     cols: list[tuple[str, Any]] = [("slice", "text"), ("group", "text"), ("n", "int")]
-    cols += [(definition(m, [doc])[0], "rate") for m in metrics]
+    cols += [(definition(m, [doc])[0], metric_fmt(m)) for m in metrics]
     cols += [("evidence", "text")]
     quantitative = {
         "text": f"Disaggregated by every group and intersection with enough rows, with "
@@ -133,6 +137,23 @@ def model_card(ctx: AuditContext, section: dict[str, Any]) -> dict[str, Any]:
             + ", ".join(f"{f['attribute']} = {f['group']}" for f in fails)
             + "."
         )
+    pii = ctx.doc.get("pii") if isinstance(ctx.doc.get("pii"), dict) else None
+    if pii and isinstance(pii.get("severity"), dict) and pii["severity"].get("HIGH"):
+        types = [
+            t
+            for t, d in (pii.get("by_type") or {}).items()
+            if isinstance(d, dict) and (d.get("severity") or {}).get("HIGH")
+        ]
+        ethics.append(
+            f"{pii['severity']['HIGH']:,} HIGH-severity PII findings ({', '.join(types)}): "
+            "personal data held in stored posts, to be protected or removed."
+        )
+    nj = section["not_judged"]
+    if nj["n_groups"] and not nj["n_judged"]:
+        ethics.append(
+            "No group could be judged, so this audit cannot show that the model treats groups "
+            "alike; it shows only that the pipeline runs."
+        )
     if section["suppressed"]:
         ethics.append(
             f"{len(section['suppressed'])} group(s) had fewer than {s.get('min_group_size')} rows "
@@ -158,7 +179,22 @@ def model_card(ctx: AuditContext, section: dict[str, Any]) -> dict[str, Any]:
             f"Rates are for the decision rule {s['decision_rule']}; other thresholds trade false "
             "positives against false negatives differently."
         )
+    # The card's charts: the first slice's pair, or the first charts of the kind's own sections.
+    # The card's chart: a judged slice's ratios to its reference (the gaps it reports), the
+    # first one short enough for a card (at most 12 groups), else the shortest.
+    ratios = [
+        c
+        for sl in slices
+        if not sl["all_insufficient"]
+        for c in sl["charts"]
+        if c["type"] == "ratios"
+    ]
+    short = [c for c in ratios if len(c["data"]["labels"]) <= 12]
+    charts = (short or sorted(ratios, key=lambda c: len(c["data"]["labels"])))[:1]
+    if not charts:
+        charts = [c for b in section["sections"] for c in b["charts"]][:1]
     return {
+        "charts": charts,
         "model_details": details,
         "intended_use": intended,
         "factors": factors,

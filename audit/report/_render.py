@@ -87,13 +87,22 @@ def _is_num(x: Any) -> bool:
 def fmt_number(x: Any, fmt: str = "num") -> str:
     """One number as the report prints it; ``—`` when there is none."""
     if isinstance(x, dict):
+        fmt = x.get("fmt") or fmt
         x = x.get("value")
     if x is None:
         return "—"
     if not _is_num(x):
         return str(x)
+    if isinstance(x, int) and fmt in ("int", "num", "text"):
+        return f"{x:,}"  # a count is a count, whatever the column holds
     if fmt == "int":
         return f"{x:,.0f}"
+    if fmt == "share":
+        if x == 0:
+            return "0%"
+        if abs(x) < 0.01:
+            return f"{x * 100:.2g}%"
+        return f"{x:.1%}"
     if fmt == "rate":
         if 0 < abs(x) < 0.001:
             return f"{x:.1e}"
@@ -111,8 +120,9 @@ def fmt_ci(x: Any, fmt: str = "num") -> str:
     """The interval of an estimate, ``24.0–38.1%``; empty when there is none."""
     if not isinstance(x, dict) or x.get("ci_low") is None or x.get("ci_high") is None:
         return ""
+    fmt = x.get("fmt") or fmt
     lo, hi = fmt_number(x["ci_low"], fmt), fmt_number(x["ci_high"], fmt)
-    if fmt in ("rate", "ratio") and lo[-1] == hi[-1] and lo[-1] in "%×":
+    if fmt in ("rate", "share", "ratio") and lo[-1] == hi[-1] and lo[-1] in "%×":
         lo = lo[:-1]
     return f"{lo}–{hi}"
 
@@ -120,6 +130,7 @@ def fmt_ci(x: Any, fmt: str = "num") -> str:
 def fmt_cell(x: Any, fmt: str = "num") -> str:
     """A table cell on one line: ``31.2% (24.0–38.1)``."""
     if isinstance(x, dict):
+        fmt = x.get("fmt") or fmt
         ci = fmt_ci(x, fmt)
         return f"{fmt_number(x, fmt)} ({ci})" if ci else fmt_number(x, fmt)
     if isinstance(x, str):
@@ -127,7 +138,7 @@ def fmt_cell(x: Any, fmt: str = "num") -> str:
     return fmt_number(x, fmt)
 
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|#"})
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|#~&"})
 
 
 def md_escape(x: Any) -> str:
@@ -192,18 +203,27 @@ def render_html(
     from markupsafe import Markup, escape
 
     drawn = chart_svgs(model) if svgs is None else svgs
+    alts = {c["id"]: c["alt"] for c in _charts(model)}
+
+    def img(k: str, v: str) -> Markup:
+        return Markup(
+            f'<img alt="{escape(alts.get(k, ""))}" '
+            f'src="data:image/svg+xml;base64,{base64.b64encode(v.encode()).decode()}">'
+        )
+
     if embed == "img":
-        alts = {c["id"]: c["alt"] for c in _charts(model)}
-        figures = {
-            k: Markup(
-                f'<img alt="{escape(alts.get(k, ""))}" '
-                f'src="data:image/svg+xml;base64,{base64.b64encode(v.encode()).decode()}">'
-            )
-            for k, v in drawn.items()
-        }
+        figures = {k: img(k, v) for k, v in drawn.items()}
     else:
         figures = {k: Markup(v) for k, v in drawn.items()}
-    return _env().get_template("report.html.j2").render(r=model, svgs=figures)
+    # A model card shows charts of its audit's section again: as images, so the page's ids
+    # stay unique.
+    card_imgs = {
+        c["id"]: img(c["id"], drawn[c["id"]])
+        for a in model["audits"]
+        for c in a["model_card"].get("charts", [])
+        if c["id"] in drawn
+    }
+    return _env().get_template("report.html.j2").render(r=model, svgs=figures, card_imgs=card_imgs)
 
 
 def render_markdown(model: Mapping[str, Any]) -> str:
@@ -251,8 +271,13 @@ def _fetcher() -> Any:
     return URLFetcher(allowed_protocols=("data",))
 
 
+#: The PDF is tagged for accessibility (PDF/UA-1: structure tree, reading order, alt text of
+#: the charts, the document language and title).
+PDF_VARIANT = "pdf/ua-1"
+
+
 def render_pdf(html: str, path: str | Path) -> Path:
-    """Lay the HTML out as a paginated PDF (A4, page numbers) with WeasyPrint.
+    """Lay the HTML out as a paginated, tagged PDF (A4, page numbers, PDF/UA-1) with WeasyPrint.
 
     Pass HTML rendered with ``embed="img"``: WeasyPrint lays out image-embedded SVG about twice
     as fast as inline SVG. Only ``data:`` URIs are read; any other URL is refused.
@@ -270,7 +295,7 @@ def render_pdf(html: str, path: str | Path) -> Path:
     # WeasyPrint logs every CSS property it ignores; the report's CSS is shared with browsers.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     p = Path(path)
-    weasyprint.HTML(string=html, url_fetcher=_fetcher()).write_pdf(p)
+    weasyprint.HTML(string=html, url_fetcher=_fetcher()).write_pdf(p, pdf_variant=PDF_VARIANT)
     return p
 
 

@@ -1,25 +1,35 @@
 """Sections specific to one audit kind, and the gate decision.
 
 Each reader takes the audit's own section of the result document (``moderation``, ``face``,
-``recommendation``, ``pii``) and turns what it recognises into charts and tables. Readers are
-tolerant: a field they do not find is left out, and a section they cannot read at all is listed
-as "not shown" rather than failing the report. The shapes each reader understands are listed in
-``docs/reports.md``.
+``provider`` and the provider-side groups of a recommendation audit, ``pii``, ``pii_eval``,
+``data_quality``) in the shape that audit writes, and turns it into charts and tables: what that
+kind needs a reader to see (PII: severity by entity type, the scope of the scan, masked samples;
+recommendation: exposure shares and the worst-served user groups; face: what was and was not
+judged). Readers are tolerant: a field they do not find is left out, and a section they cannot
+read at all is listed as "not shown" rather than failing the report. The shapes are listed in
+``docs/reports.md``. Numbers are read, never recomputed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from audit.report._tables import chart, est, table
+from audit.report._tables import chart, est, is_count, table
 from audit.report._text import attr_name, group_name
 
 if TYPE_CHECKING:
     from audit.report._inputs import ReportInput
     from audit.report._model import AuditContext
 
-__all__ = ["MASK_CHARACTERS", "gate_section", "kind_sections"]
+__all__ = [
+    "MASK_CHARACTERS",
+    "SEVERITIES",
+    "gate_section",
+    "kind_sections",
+    "pii_eval_rows",
+    "pii_scan_counts",
+    "provider_attributes",
+]
 
 Block = dict[str, Any]
 
@@ -33,47 +43,18 @@ def _block(title: str, id_: str, **kw: Any) -> Block:
         "id": id_,
         "intro": kw.get("intro"),
         "charts": kw.get("charts", []),
-        "tables": kw.get("tables", []),
+        "tables": [{"annex": False, "id": None, **t} for t in kw.get("tables", [])],
         "notes": kw.get("notes", []),
     }
 
 
+def _dict(x: Any) -> dict[str, Any]:
+    """``x`` if it is a JSON object, else an empty one (a reader never fails on a shape)."""
+    return x if isinstance(x, dict) else {}
+
+
 def _num(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
-
-
-def _walk(d: Any, depth: int = 2) -> Iterator[tuple[str, Any]]:
-    """(key, value) pairs of nested dicts, breadth first, to ``depth`` levels."""
-    if not isinstance(d, dict):
-        return
-    level = [d]
-    for _ in range(depth):
-        nxt = []
-        for node in level:
-            for k, v in node.items():
-                yield k, v
-                if isinstance(v, dict):
-                    nxt.append(v)
-        level = nxt
-
-
-def _scalars(d: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: v
-        for k, v in d.items()
-        if (_num(v) or (isinstance(v, str) and len(v) < 120) or est(v) is not None)
-        and not isinstance(v, bool)
-    }
-
-
-def _scalar_table(d: dict[str, Any]) -> dict[str, Any] | None:
-    sc = _scalars(d)
-    if not sc:
-        return None
-    return table(
-        [("measure", "text"), ("value", "num")],
-        ([k.replace("_", " "), est(v) if not isinstance(v, str) else v] for k, v in sc.items()),
-    )
 
 
 # --- moderation ---------------------------------------------------------------------------
@@ -116,10 +97,13 @@ def _moderation(ctx: AuditContext) -> list[Block]:
                 "series": [{"label": t, "values": [est(g.get(k)) for g in rows]} for k, t in kinds],
                 "muted": [False] * len(rows),
                 "fmt": "num",
-                "xlabel": f"AUC ({level} interval); 1 = perfect, 0.5 = chance",
+                "facet": True,
+                "xlabel": f"AUC ({level} interval; dashed: the overall AUC); 1 = perfect, "
+                "0.5 = chance",
                 "vline": overall.get("value"),
             },
             tbl,
+            layout="full",
         )
         summary = table(
             [("measure", "text"), ("value", "num")],
@@ -206,7 +190,9 @@ def _moderation(ctx: AuditContext) -> list[Block]:
                 "term; a fair model scores them alike. Spread is the gap between the highest- "
                 "and lowest-scored term in a template.",
                 charts=[c],
-                tables=[{"title": "Scores per term", "table": term_table}] if terms else [],
+                tables=[{"title": "Scores per term", "table": term_table, "annex": True}]
+                if terms
+                else [],
             )
         )
     return blocks
@@ -215,96 +201,149 @@ def _moderation(ctx: AuditContext) -> list[Block]:
 # --- face ---------------------------------------------------------------------------------
 
 
-def _find_matrix(face: dict[str, Any]) -> tuple[str, list[str], list[str], list[list[Any]]] | None:
-    for key, v in _walk(face):
-        if not isinstance(v, dict):
-            continue
-        labels = v.get("groups") or v.get("labels")
-        rows_l = v.get("rows") or labels
-        cols_l = v.get("columns") or labels
-        for mk in ("log10_fmr", "fmr", "matrix", "values"):
-            m = v.get(mk)
-            if (
-                isinstance(m, list)
-                and m
-                and all(isinstance(r, list) for r in m)
-                and rows_l
-                and cols_l
-                and len(m) == len(rows_l)
-            ):
-                return (
-                    f"{key}.{mk}",
-                    [group_name(x) for x in rows_l],
-                    [group_name(x) for x in cols_l],
-                    m,
-                )
-    return None
-
-
-def _find_curves(face: dict[str, Any]) -> list[dict[str, Any]]:
-    for key, v in _walk(face):
-        if "det" not in key.lower() and "curve" not in key.lower():
-            continue
-        items = []
-        if isinstance(v, list):
-            items = [
-                (group_name(c.get("group", c.get("label", "?"))), c)
-                for c in v
-                if isinstance(c, dict)
-            ]
-        elif isinstance(v, dict):
-            items = [(str(k), c) for k, c in v.items() if isinstance(c, dict)]
-        curves = [
-            {"label": name, "x": c["fmr"], "y": c["fnmr"]}
-            for name, c in items
-            if isinstance(c.get("fmr"), list) and isinstance(c.get("fnmr"), list)
-        ]
-        if curves:
-            return curves
-    return []
+def _first_word(text: Any, default: str) -> str:
+    """``"genuine pairs"`` from ``"genuine pairs: two images of the same subject"``."""
+    return str(text).split(":")[0].strip() if isinstance(text, str) and text else default
 
 
 def _face(ctx: AuditContext) -> list[Block]:
     face = ctx.doc.get("face")
     if not isinstance(face, dict):
         return []
-    charts = []
-    tables = []
-    found = _find_matrix(face)
-    attr = (ctx.settings.get("attributes") or ["group"])[0]
-    if found:
-        key, rows, cols, m = found
-        keep_r = [i for i, r in enumerate(rows) if not ctx.is_suppressed(attr, r)]
-        keep_c = [j for j, c in enumerate(cols) if not ctx.is_suppressed(attr, c)]
-        rows = [rows[i] for i in keep_r]
-        cols = [cols[j] for j in keep_c]
-        m = [[m[i][j] for j in keep_c] for i in keep_r]
-        is_log = "log10" in key
+    s = ctx.settings
+    pos = _first_word(s.get("positives"), "genuine pairs")
+    neg = _first_word(s.get("negatives"), "impostor pairs")
+    charts, tables, notes = [], [], []
+
+    # What was and was not judged, per group: the evidence each verdict needed.
+    judged_rows, muted = [], []
+    for g in ctx.doc.get("groups", []):
+        if ctx.is_suppressed(g["attribute"], g["group"]):
+            continue
+        v = g.get("verdicts") or {}
+        ok = v.get("evidence") != "insufficient_evidence"
+        need = []
+        if (g.get("positives") or 0) < (s.get("min_positives") or 0):
+            need.append(f"{g.get('positives')} {pos}, {s.get('min_positives')} needed")
+        if (g.get("negatives") or 0) < (s.get("min_negatives") or 0):
+            need.append(f"{g.get('negatives')} {neg}, {s.get('min_negatives')} needed")
+        judged_rows.append(
+            [
+                attr_name(g["attribute"]),
+                group_name(g["group"]),
+                g.get("subjects"),
+                g.get("positives"),
+                g.get("negatives"),
+                "judged" if ok else "not judged: " + ("; ".join(need) or "too little evidence"),
+            ]
+        )
+        muted.append(not ok)
+    if judged_rows:
+        tables.append(
+            {
+                "title": "What was and was not judged",
+                "table": table(
+                    [
+                        ("slice", "text"),
+                        ("group", "text"),
+                        ("subjects", "int"),
+                        (pos, "int"),
+                        (neg, "int"),
+                        ("verdict", "text"),
+                    ],
+                    judged_rows,
+                    muted,
+                ),
+            }
+        )
+
+    th = _dict(face.get("threshold"))
+    counts = _dict(face.get("counts"))
+    op: list[list[Any]] = []
+    if th:
+        op += [
+            ["decision rule", th.get("rule")],
+            ["threshold mode", str(th.get("mode", "")).replace("_", " ")],
+            ["target FMR", th.get("target_fmr") if th.get("target_fmr") is not None else "—"],
+            [
+                "false matches / impostor pairs",
+                f"{th.get('false_matches')} / {th.get('impostor_pairs')}",
+            ],
+        ]
+    for key in (
+        "images",
+        "subjects",
+        "genuine_pairs",
+        "impostor_pairs",
+        "subjects_with_one_template",
+    ):
+        if _num(counts.get(key)):
+            op.append([key.replace("_", " "), counts[key]])
+    for key in ("bad_images_total", "detection_failures_total"):
+        if _num(face.get(key)):
+            op.append([key.replace("_total", "").replace("_", " "), face[key]])
+    if op:
+        tables.append(
+            {
+                "title": "Operating point and counts",
+                "table": table([("measure", "text"), ("value", "int")], op),
+            }
+        )
+
+    for mx in face.get("fmr_matrix") or []:
+        if not isinstance(mx, dict):
+            continue
+        attr = mx.get("attribute")
+        labels = [group_name(x) for x in mx.get("groups") or []]
+        keep = [i for i, x in enumerate(labels) if not ctx.is_suppressed(attr, x)]
+        if len(keep) < 2:
+            continue
+        is_log = isinstance(mx.get("log10_fmr"), list)
+        src = mx.get("log10_fmr") if is_log else mx.get("fmr")
+        if not isinstance(src, list):
+            continue
+        rows = [labels[i] for i in keep]
+        m = [[src[i][j] for j in keep] for i in keep]
         flat = [x for r in m for x in r if _num(x)]
         hi = max(flat) if flat else None
         charts.append(
             chart(
                 ctx.chart_id(),
                 "heatmap",
-                "Cross-group false-match rate (impostor pairs)",
-                f"Heat map of the false-match rate between the {len(rows)} groups "
-                f"({'log10 values' if is_log else 'log colour scale'}), as in NIST FRVT report "
-                f"cards; highest cell {hi if hi is None else format(hi, '.3g')}.",
+                f"Cross-group false-match rate, {attr_name(attr)} (impostor pairs)",
+                f"Heat map of the false-match rate between the {len(rows)} groups of "
+                f"{attr_name(attr)} ({'log10 values' if is_log else 'log colour scale'}), as in "
+                f"NIST FRVT report cards; highest cell "
+                f"{hi if hi is None else format(hi, '.3g')}.",
                 {
                     "rows": rows,
-                    "columns": cols,
+                    "columns": rows,
                     "matrix": m,
                     "is_log10": is_log,
                     "colorbar": "log10 FMR" if is_log else "FMR",
                 },
                 table(
-                    [("group", "text"), *((c, "num" if is_log else "sci") for c in cols)],
+                    [("group", "text"), *((c, "num" if is_log else "sci") for c in rows)],
                     ([r, *row] for r, row in zip(rows, m, strict=True)),
                 ),
             )
         )
-    curves = [c for c in _find_curves(face) if not ctx.is_suppressed(attr, c["label"])]
-    if curves:
+
+    curves = []
+    flat_zero = True
+    for c in face.get("det") or []:
+        if not isinstance(c, dict) or ctx.is_suppressed(c.get("attribute"), c.get("group")):
+            continue
+        fmr, fnmr = c.get("fmr"), c.get("fnmr")
+        if not (isinstance(fmr, list) and isinstance(fnmr, list)):
+            continue
+        label = group_name(c.get("group"))
+        if c.get("attribute"):
+            label = f"{attr_name(c['attribute'])} = {label}"
+        if any(_num(x) and _num(y) and x > 0 and y > 0 for x, y in zip(fmr, fnmr, strict=False)):
+            flat_zero = False
+        curves.append({"label": label, "x": fmr, "y": fnmr})
+    if curves and not flat_zero:
         rows_t = []
         for c in curves:
             step = max(1, len(c["x"]) // 10)
@@ -329,230 +368,22 @@ def _face(ctx: AuditContext) -> list[Block]:
                 table([("group", "text"), ("FMR", "sci"), ("FNMR", "sci")], rows_t),
             )
         )
-    sc = _scalar_table(face)
-    if sc:
-        tables.append({"title": "Operating point", "table": sc})
-    if not charts and not tables:
+    elif curves:
+        notes.append(
+            "DET curves are not drawn: at every threshold either the false-match or the false "
+            "non-match rate is 0, which a log-log plot cannot show."
+        )
+    if face.get("intervals_note"):
+        notes.append(str(face["intervals_note"]))
+    if not (charts or tables or notes):
         return []
     return [
         _block(
             "Face verification (NIST FRVT style)",
             ctx.block_id("face"),
-            intro="One global threshold; false-match rates over impostor pairs and "
-            "false non-match rates over genuine pairs per group.",
-            charts=charts,
-            tables=tables,
-        )
-    ]
-
-
-# --- recommendation -----------------------------------------------------------------------
-
-_SHARES = (
-    "exposure_share",
-    "catalogue_share",
-    "relevance_share",
-    "eligible_share",
-    "delivery_share",
-)
-
-
-def _share_rows(section: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
-    for key, v in _walk(section):
-        if (
-            isinstance(v, list)
-            and v
-            and all(isinstance(r, dict) for r in v)
-            and any(any(s in r for s in _SHARES) for r in v)
-        ):
-            return key, v
-    return None
-
-
-def _shares(ctx: AuditContext, key: str) -> list[Block]:
-    section = ctx.doc.get(key)
-    if not isinstance(section, dict):
-        return []
-    found = _share_rows(section)
-    charts, tables = [], []
-    if found:
-        _, rows = found
-        rows = [r for r in rows if not ctx.is_suppressed(r.get("attribute", ""), r.get("group"))]
-        cats = [group_name(r.get("group", r.get("label", "?"))) for r in rows]
-        present = [s for s in _SHARES if any(s in r for r in rows)]
-        series = [
-            {
-                "label": s.replace("_", " "),
-                "values": [(est(r.get(s)) or {}).get("value") for r in rows],
-            }
-            for s in present
-        ]
-        tbl = table(
-            [("group", "text"), *((s.replace("_", " "), "rate") for s in present)],
-            ([c, *(est(r.get(s)) for s in present)] for c, r in zip(cats, rows, strict=True)),
-        )
-        charts.append(
-            chart(
-                ctx.chart_id(),
-                "bars",
-                f"{present[0].replace('_', ' ').capitalize()} per group",
-                f"Grouped bar chart of {', '.join(s.replace('_', ' ') for s in present)} for "
-                f"{len(rows)} groups; "
-                + "; ".join(
-                    f"{c} {(est(r.get(present[0])) or {}).get('value') or 0:.1%}"
-                    for c, r in zip(cats, rows, strict=True)
-                )
-                + ".",
-                {
-                    "categories": cats,
-                    "series": series,
-                    "fmt": "rate",
-                    "xlabel": "share (position-weighted exposure: 1/log2(1 + rank))",
-                },
-                tbl,
-            )
-        )
-    sc = _scalar_table(section)
-    if sc:
-        tables.append({"title": "Catalogue-level measures", "table": sc})
-    if not charts and not tables:
-        return []
-    title = "Exposure per provider group" if key == "recommendation" else "Delivery per group"
-    return [_block(title, ctx.block_id(key), charts=charts, tables=tables)]
-
-
-# --- pii ----------------------------------------------------------------------------------
-
-
-def _counts(v: Any, label_keys: tuple[str, ...]) -> dict[str, Any] | None:
-    if isinstance(v, dict) and v and all(_num(x) for x in v.values()):
-        return dict(v)
-    if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
-        return {str(k): x for k, x in v.items()}
-    if isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
-        out = {}
-        for r in v:
-            label = next((r[k] for k in label_keys if k in r), None)
-            if label is not None:
-                out[str(label)] = r.get("count", r.get("findings", r))
-        return out or None
-    return None
-
-
-def _masked(value: Any) -> bool:
-    return isinstance(value, str) and any(c in value for c in MASK_CHARACTERS)
-
-
-def _pii(ctx: AuditContext) -> list[Block]:
-    pii = ctx.doc.get("pii")
-    if not isinstance(pii, dict):
-        return []
-    charts, tables, notes = [], [], []
-    by_type = by_sev = None
-    for key, v in _walk(pii):
-        k = key.lower()
-        if by_type is None and ("type" in k or "entit" in k) and k != "entity_type":
-            by_type = _counts(v, ("entity_type", "type"))
-        if by_sev is None and "severit" in k:
-            by_sev = _counts(v, ("severity",))
-    if by_type:
-        # {type: count} or {type: {severity: count}} (stacked by severity)
-        nested = all(isinstance(x, dict) for x in by_type.values())
-        types = list(by_type)
-        if nested:
-            sevs = [s for s in ("HIGH", "MEDIUM", "LOW") if any(s in by_type[t] for t in types)]
-            sevs += sorted(
-                {s for t in types for s in by_type[t] if s not in sevs and _num(by_type[t][s])}
-            )
-            series = [{"label": s, "values": [by_type[t].get(s, 0) for t in types]} for s in sevs]
-        else:
-            series = [{"label": "findings", "values": [by_type[t] for t in types]}]
-        tbl = table(
-            [("entity type", "text"), *((str(s["label"]), "int") for s in series)],
-            ([t, *(s["values"][i] for s in series)] for i, t in enumerate(types)),
-        )
-        charts.append(
-            chart(
-                ctx.chart_id(),
-                "bars",
-                "PII findings by entity type" + (" and severity" if nested else ""),
-                f"Bar chart of PII findings for {len(types)} entity types"
-                + (", stacked by severity" if nested else "")
-                + ": "
-                + "; ".join(
-                    f"{t} {sum(s['values'][i] for s in series if _num(s['values'][i]))}"
-                    for i, t in enumerate(types)
-                )
-                + ".",
-                {
-                    "categories": types,
-                    "series": series,
-                    "fmt": "int",
-                    "stacked": nested,
-                    "xlabel": "findings",
-                },
-                tbl,
-            )
-        )
-    if by_sev and all(_num(x) for x in by_sev.values()):
-        sevs = list(by_sev)
-        charts.append(
-            chart(
-                ctx.chart_id(),
-                "bars",
-                "PII findings by severity",
-                "Bar chart of PII findings by severity: "
-                + "; ".join(f"{s} {by_sev[s]}" for s in sevs)
-                + ".",
-                {
-                    "categories": sevs,
-                    "series": [{"label": "findings", "values": [by_sev[s] for s in sevs]}],
-                    "fmt": "int",
-                    "xlabel": "findings",
-                },
-                table([("severity", "text"), ("findings", "int")], ([s, by_sev[s]] for s in sevs)),
-            )
-        )
-    samples = None
-    for key, v in _walk(pii):
-        if "sample" in key.lower() and isinstance(v, list):
-            samples = v
-            break
-    if samples:
-        rows, hidden = [], 0
-        for s in samples:
-            if isinstance(s, dict):
-                text = next(
-                    (s[k] for k in s if "mask" in k.lower() or k.lower() in ("sample", "text")),
-                    None,
-                )
-                kind = s.get("entity_type") or s.get("type") or ""
-            else:
-                text, kind = s, ""
-            if _masked(text):
-                rows.append([kind, text])
-            else:
-                hidden += 1
-        if rows:
-            tables.append(
-                {
-                    "title": "Masked samples",
-                    "table": table([("entity type", "text"), ("masked sample", "text")], rows),
-                }
-            )
-        if hidden:
-            notes.append(f"{hidden} samples were not shown because they did not look masked.")
-    sc = _scalar_table(pii)
-    if sc:
-        tables.append({"title": "Totals", "table": sc})
-    if not (charts or tables or notes):
-        return []
-    return [
-        _block(
-            "Personal data found",
-            ctx.block_id("pii"),
-            intro="Counts by entity type and severity; samples are masked by the PII "
-            "audit and a raw value never appears in this report.",
+            intro="One global threshold for every group; false-match rates over impostor pairs "
+            "and false non-match rates over genuine pairs, per group. A group is judged only "
+            f"with at least {s.get('min_positives')} {pos} and {s.get('min_negatives')} {neg}.",
             charts=charts,
             tables=tables,
             notes=notes,
@@ -560,27 +391,563 @@ def _pii(ctx: AuditContext) -> list[Block]:
     ]
 
 
-def kind_sections(ctx: AuditContext) -> tuple[list[Block], set[str]]:
-    """The kind-specific blocks of one audit and the document keys they consumed."""
+# --- recommendation -----------------------------------------------------------------------
+
+#: Shares of one provider group, drawn side by side (each a fraction of a whole).
+_SHARES = ("exposure_share", "relevance_share", "catalogue_share")
+
+
+def provider_attributes(doc: dict[str, Any]) -> list[str]:
+    """The provider-side (creator, item) attributes of a recommendation result."""
+    return [attr_name(g["attribute"]) for g in doc.get("groups", []) if g.get("side") == "provider"]
+
+
+def _recommendation(ctx: AuditContext) -> list[Block]:
+    from audit.report._methods import definition
+    from audit.report._text import GAP_LABELS, gap_class
+
+    doc = ctx.doc
+    blocks: list[Block] = []
+    level = f"{ctx.level:.0%}"
+    by_attr: dict[str, list[dict[str, Any]]] = {}
+    for g in doc.get("groups", []):
+        if g.get("side") == "provider" and not ctx.is_suppressed(g["attribute"], g["group"]):
+            by_attr.setdefault(attr_name(g["attribute"]), []).append(g)
+    charts, tables = [], []
+    for attr, rows in by_attr.items():
+        names = [group_name(g["group"]) for g in rows]
+        present = [m for m in _SHARES if any(m in (g.get("metrics") or {}) for g in rows)]
+        if not present:
+            continue
+        classes = [
+            gap_class(
+                (g.get("verdicts") or {}).get("exposure_vs_relevance"),
+                (g.get("metrics") or {}).get("exposure_to_relevance_ratio"),
+                ctx.band,
+            )
+            for g in rows
+        ]
+        tbl = table(
+            [
+                ("group", "text"),
+                ("items", "int"),
+                *((m.replace("_", " "), "share") for m in present),
+                ("exposure ÷ relevance", "ratio"),
+                ("exposure ÷ catalogue", "ratio"),
+                ("verdict", "text"),
+            ],
+            (
+                [
+                    n,
+                    g.get("n"),
+                    *(est((g.get("metrics") or {}).get(m)) for m in present),
+                    est((g.get("metrics") or {}).get("exposure_to_relevance_ratio")),
+                    est((g.get("metrics") or {}).get("exposure_to_catalogue_ratio")),
+                    GAP_LABELS[c],
+                ]
+                for g, n, c in zip(rows, names, classes, strict=True)
+            ),
+            (c == "insufficient" for c in classes),
+        )
+        worst = min(
+            (
+                (g["metrics"]["exposure_to_relevance_ratio"]["value"], n)
+                for g, n, c in zip(rows, names, classes, strict=True)
+                if c != "insufficient"
+                and ((g.get("metrics") or {}).get("exposure_to_relevance_ratio") or {}).get("value")
+                is not None
+            ),
+            default=None,
+        )
+        charts.append(
+            chart(
+                ctx.chart_id(),
+                "bars",
+                f"Exposure against relevance, by {attr}",
+                f"Grouped bar chart of {', '.join(m.replace('_', ' ') for m in present)} for "
+                f"{len(rows)} groups of {attr}: "
+                + "; ".join(
+                    f"{n} exposure {_pct((g.get('metrics') or {}).get('exposure_share'))} for "
+                    f"relevance {_pct((g.get('metrics') or {}).get('relevance_share'))}"
+                    for g, n in zip(rows, names, strict=True)
+                )
+                + (
+                    f". Lowest exposure for its relevance: {worst[1]} (ratio {worst[0]:.2f})."
+                    if worst
+                    else "."
+                ),
+                {
+                    "categories": names,
+                    "series": [
+                        {
+                            "label": m.replace("_", " "),
+                            "values": [
+                                (est((g.get("metrics") or {}).get(m)) or {}).get("value")
+                                for g in rows
+                            ],
+                        }
+                        for m in present
+                    ],
+                    "fmt": "rate",
+                    "xlabel": "share (exposure weighted by 1/log2(1 + rank))",
+                },
+                tbl,
+            )
+        )
+    catalogue = [
+        s
+        for s in doc.get("summary", [])
+        if s.get("attribute") == "catalogue" and s.get("value") is not None
+    ]
+    fmt = {"coverage": "rate", "aplt": "rate", "gini_exposure": "num", "arp": "num"}
+    cat_rows = [[definition(s["metric"], [doc])[0], s["metric"], est(s)] for s in catalogue]
+    prov = _dict(doc.get("provider"))
+    for key in ("catalogue_items", "items_recommended", "short_head_items"):
+        if _num(prov.get(key)):
+            cat_rows.append([key.replace("_", " "), key, prov[key]])
+    if cat_rows:
+        tables.append(
+            {
+                "title": "Catalogue-level measures",
+                "table": table(
+                    [("measure", "text"), ("value", "num")],
+                    ([label, _fmt_cell(v, fmt.get(key, "num"))] for label, key, v in cat_rows),
+                ),
+            }
+        )
+    if charts or tables:
+        blocks.append(
+            _block(
+                "Exposure per provider group",
+                ctx.block_id("provider-exposure"),
+                intro="Each provider group's share of the position-weighted exposure "
+                "(1/log2(1 + rank)) against its share of the relevant held-out items and of the "
+                "catalogue. Exposure ÷ relevance of 1 is exposure in proportion to relevance; "
+                f"the verdict applies the fairness band [{ctx.band[0]:g}, {ctx.band[1]:g}] to "
+                f"that ratio, with {level} intervals.",
+                charts=charts,
+                tables=tables,
+            )
+        )
+
+    # The worst-served user groups: lowest ranking quality among groups with a verdict.
+    headline = next(
+        (
+            m
+            for m in ("ndcg", "recall", "hit_rate")
+            if any(
+                m in (g.get("metrics") or {})
+                for g in doc.get("groups", [])
+                if g.get("side") == "user"
+            )
+        ),
+        None,
+    )
+    if headline:
+        users = [
+            g
+            for g in doc.get("groups", [])
+            if g.get("side") == "user"
+            and not ctx.is_suppressed(g["attribute"], g["group"])
+            and ((g.get("metrics") or {}).get(headline) or {}).get("value") is not None
+        ]
+        judged = [
+            g for g in users if (g.get("verdicts") or {}).get("evidence") != "insufficient_evidence"
+        ]
+        judged.sort(key=lambda g: g["metrics"][headline]["value"])
+        disp = {
+            (attr_name(d["attribute"]), group_name(d["group"])): d
+            for d in doc.get("disparities", [])
+            if d.get("metric") == headline
+        }
+        k = ctx.settings.get("k", "k")
+        rows_w = []
+        for g in judged[:6]:
+            d = disp.get((attr_name(g["attribute"]), group_name(g["group"])))
+            rows_w.append(
+                [
+                    attr_name(g["attribute"]),
+                    group_name(g["group"]),
+                    g.get("n"),
+                    est(g["metrics"][headline]),
+                    est(d.get("ratio")) if d else None,
+                    group_name(d["reference"]) if d else "—",
+                    GAP_LABELS[gap_class(d.get("verdict"), d.get("ratio"), ctx.band)] if d else "—",
+                ]
+            )
+        if rows_w:
+            title = {"ndcg": f"NDCG@{k}", "recall": f"recall@{k}", "hit_rate": f"hit rate@{k}"}[
+                headline
+            ]
+            blocks.append(
+                _block(
+                    "Worst-served user groups",
+                    ctx.block_id("worst-users"),
+                    intro=f"The user groups with the lowest {title} among those with enough "
+                    "evidence for a verdict, lowest first, with the ratio to their slice's "
+                    "reference group.",
+                    tables=[
+                        {
+                            "title": f"Lowest {title}",
+                            "table": table(
+                                [
+                                    ("slice", "text"),
+                                    ("group", "text"),
+                                    ("users", "int"),
+                                    (title, "num" if headline == "ndcg" else "rate"),
+                                    ("ratio to reference", "ratio"),
+                                    ("reference", "text"),
+                                    ("verdict", "text"),
+                                ],
+                                rows_w,
+                            ),
+                        }
+                    ],
+                )
+            )
+    return blocks
+
+
+def _pct(e: Any) -> str:
+    from audit.report._render import fmt_number
+
+    return fmt_number(e, "share")
+
+
+def _fmt_cell(v: Any, fmt: str) -> Any:
+    """A pre-formatted cell for a mixed-unit table (text stays text in every format)."""
+    from audit.report._render import fmt_cell
+
+    return fmt_cell(v, fmt) if v is not None else None
+
+
+# --- pii ----------------------------------------------------------------------------------
+
+#: Severities in the order a reader checks them.
+SEVERITIES = ("HIGH", "MEDIUM", "LOW")
+
+
+def _masked(value: Any) -> bool:
+    return isinstance(value, str) and any(c in value for c in MASK_CHARACTERS)
+
+
+def pii_scan_counts(pii: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per entity type, the counts of a PII scan's ``pii.by_type`` (most severe first)."""
+    rows: list[dict[str, Any]] = []
+    for t, d in (pii.get("by_type") or {}).items():
+        if not isinstance(d, dict):
+            continue
+        sev = _dict(d.get("severity"))
+        rows.append(
+            {
+                "type": str(t),
+                "findings": d.get("findings"),
+                "occurrences": d.get("occurrences"),
+                "records": d.get("records"),
+                "severity": {s: sev.get(s, 0) for s in SEVERITIES},
+                "samples": [x for x in d.get("masked_samples") or [] if _masked(x)],
+                "hidden": sum(1 for x in d.get("masked_samples") or [] if not _masked(x)),
+            }
+        )
+    rows.sort(key=lambda r: tuple(-(r["severity"][s] or 0) for s in SEVERITIES))
+    return rows
+
+
+def _pii(ctx: AuditContext) -> list[Block]:
+    pii = ctx.doc.get("pii")
+    if not isinstance(pii, dict) or not isinstance(pii.get("by_type"), dict):
+        return []
+    charts, tables, notes = [], [], []
+    rows = pii_scan_counts(pii)
+    sev_tot = _dict(pii.get("severity"))
+    records = _dict(pii.get("records"))
+    if rows:
+        types = [r["type"] for r in rows]
+        tbl = table(
+            [
+                ("entity type", "text"),
+                ("findings", "int"),
+                *((f"{s}", "int") for s in SEVERITIES),
+                ("occurrences", "int"),
+                ("records affected", "int"),
+            ],
+            [
+                *(
+                    [
+                        r["type"],
+                        r["findings"],
+                        *(r["severity"][s] for s in SEVERITIES),
+                        r["occurrences"],
+                        r["records"],
+                    ]
+                    for r in rows
+                ),
+                [
+                    "all types",
+                    pii.get("findings_total"),
+                    *(sev_tot.get(s) for s in SEVERITIES),
+                    pii.get("occurrences_total"),
+                    records.get("with_pii"),
+                ],
+            ],
+        )
+        tables.append(
+            {
+                "title": "Findings by severity and entity type",
+                "table": tbl,
+                "id": ctx.block_id("pii-severity"),
+            }
+        )
+        charts.append(
+            chart(
+                ctx.chart_id(),
+                "bars",
+                "PII findings by entity type and severity",
+                f"Stacked bar chart of the PII findings of {len(types)} entity types by "
+                "severity: "
+                + "; ".join(
+                    f"{r['type']} "
+                    + ", ".join(f"{r['severity'][s]} {s}" for s in SEVERITIES if r["severity"][s])
+                    for r in rows
+                )
+                + ".",
+                {
+                    "categories": types,
+                    "series": [
+                        {"label": s, "values": [r["severity"][s] for r in rows]} for s in SEVERITIES
+                    ],
+                    "colors": ["#B3261E", "#E69F00", "#56B4E9"],
+                    "fmt": "int",
+                    "stacked": True,
+                    "xlabel": "findings (one entity type in one record)",
+                },
+                table(
+                    [("entity type", "text"), *((s, "int") for s in SEVERITIES)],
+                    ([r["type"], *(r["severity"][s] for s in SEVERITIES)] for r in rows),
+                ),
+                layout="full",
+            )
+        )
+    objects = _dict(pii.get("objects"))
+    scope = [
+        ["records scanned", records.get("scanned")],
+        ["records with personal data", records.get("with_pii")],
+        ["records skipped", records.get("skipped")],
+        ["objects scanned", objects.get("seen")],
+        ["objects skipped", objects.get("skipped")],
+        ["objects not sampled", objects.get("not_sampled")],
+    ]
+    tables.append(
+        {
+            "title": "Scope of the scan",
+            "table": table(
+                [("measure", "text"), ("count", "int")], [r for r in scope if r[1] is not None]
+            ),
+        }
+    )
+    listed = [o for o in objects.get("listed") or [] if isinstance(o, dict)]
+    if listed:
+        tables.append(
+            {
+                "title": "Objects scanned",
+                "table": table(
+                    [("object", "text"), ("records read", "int"), ("bytes read", "int")],
+                    ([o.get("name"), o.get("records_read"), o.get("bytes_read")] for o in listed),
+                ),
+            }
+        )
+    sample_rows = [[r["type"], " · ".join(r["samples"])] for r in rows if r["samples"]]
+    if sample_rows:
+        tables.append(
+            {
+                "title": "Masked samples",
+                "table": table([("entity type", "text"), ("masked samples", "text")], sample_rows),
+            }
+        )
+    hidden = sum(r["hidden"] for r in rows)
+    if hidden:
+        notes.append(f"{hidden} samples were not shown because they did not look masked.")
+    if pii.get("severity_rule"):
+        notes.append(f"Severity: {pii['severity_rule']}.")
+    if pii.get("findings_file"):
+        notes.append(
+            "Every finding, per record and object (entity type, offsets, score; no raw value), "
+            f"is in the findings file {pii['findings_file']}."
+        )
+    return [
+        _block(
+            "Personal data found",
+            ctx.block_id("pii"),
+            intro="As in Amazon Macie: a finding is one entity type in one record; its "
+            "severity follows the number of occurrences. Samples are masked by the PII audit; "
+            "a raw value never appears in this report.",
+            charts=charts,
+            tables=tables,
+            notes=notes,
+        )
+    ]
+
+
+def pii_eval_rows(pe: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per entity type, the detector's exact and overlap precision/recall/F1 (``pii_eval.ours``)."""
+    out = []
+    for t, d in (pe.get("ours") or {}).items():
+        if not isinstance(d, dict):
+            continue
+        ex = _dict(d.get("exact"))
+        ov = _dict(d.get("overlap"))
+        out.append(
+            {
+                "type": str(t),
+                "gold": d.get("gold"),
+                "predicted": d.get("predicted"),
+                "exact": ex,
+                "overlap": ov,
+            }
+        )
+    return out
+
+
+def _pii_eval(ctx: AuditContext) -> list[Block]:
+    pe = ctx.doc.get("pii_eval")
+    if not isinstance(pe, dict):
+        return []
+    rows = pii_eval_rows(pe)
+    tables, notes = [], []
+    if rows:
+        tables.append(
+            {
+                "title": "Detection quality per entity type",
+                "id": ctx.block_id("pii-eval-prf"),
+                "table": table(
+                    [
+                        ("entity type", "text"),
+                        ("planted", "int"),
+                        ("predicted", "int"),
+                        ("precision (exact)", "rate"),
+                        ("recall (exact)", "rate"),
+                        ("F1 (exact)", "rate"),
+                        ("precision (overlap)", "rate"),
+                        ("recall (overlap)", "rate"),
+                        ("F1 (overlap)", "rate"),
+                    ],
+                    (
+                        [
+                            r["type"],
+                            r["gold"],
+                            r["predicted"],
+                            r["exact"].get("precision"),
+                            r["exact"].get("recall"),
+                            r["exact"].get("f1"),
+                            r["overlap"].get("precision"),
+                            r["overlap"].get("recall"),
+                            r["overlap"].get("f1"),
+                        ]
+                        for r in rows
+                    ),
+                ),
+            }
+        )
+    corpus = _dict(pe.get("corpus"))
+    matching = _dict(pe.get("matching"))
+    if corpus:
+        notes.append(
+            f"Corpus: {corpus.get('posts', corpus.get('n'))} synthetic posts "
+            f"({corpus.get('generator', '')}; seed {corpus.get('seed')})."
+        )
+    if matching:
+        notes.append(
+            "Matching: "
+            + "; ".join(f"{k}: {v}" for k, v in matching.items() if isinstance(v, str))
+            + "."
+        )
+    tp = _dict(pe.get("throughput"))
+    if _num(tp.get("ours_posts_per_second")):
+        notes.append(
+            f"Throughput on this machine: {tp['ours_posts_per_second']:.0f} posts per second "
+            f"with {tp.get('ours_workers')} worker(s)."
+        )
+    if pe.get("presidio_default") is None and "presidio_default" in pe:
+        notes.append("No comparison with Presidio's default recognisers was run.")
+    if not (tables or notes):
+        return []
+    return [
+        _block(
+            "Detector quality on a labelled corpus",
+            ctx.block_id("pii-eval"),
+            intro="Precision, recall and F1 of the PII detector against the planted values of "
+            "a synthetic labelled corpus, per entity type: exact (same type, start and end) and "
+            "overlapping matches.",
+            tables=tables,
+            notes=notes,
+        )
+    ]
+
+
+def kind_sections(ctx: AuditContext) -> tuple[list[Block], set[str], set[str]]:
+    """The kind-specific blocks of one audit, the document keys they consumed, and the slices
+    (attribute names) they show instead of the generic per-slice charts."""
     blocks: list[Block] = []
     known: set[str] = set()
-    readers = (("moderation", _moderation), ("face", _face), ("pii", _pii))
+    replaced: set[str] = set()
+    readers = (
+        ("moderation", _moderation),
+        ("face", _face),
+        ("pii", _pii),
+        ("pii_eval", _pii_eval),
+        ("provider", _recommendation),
+    )
     for key, reader in readers:
         if key in ctx.doc:
             got = reader(ctx)
             if got or key == "moderation":
                 known.add(key)
             blocks += got
-    for key in ("recommendation", "exposure", "ads", "delivery"):
-        if key in ctx.doc:
-            got = _shares(ctx, key)
-            if got:
-                known.add(key)
-            blocks += got
-    return blocks, known
+    if "provider" not in ctx.doc and ctx.kind == "recommendation":
+        blocks += _recommendation(ctx)
+    if isinstance(ctx.doc.get("pii"), dict) and "pii" in known:
+        replaced |= {attr_name(g["attribute"]) for g in ctx.doc.get("groups", [])}
+    replaced |= set(provider_attributes(ctx.doc))
+    if isinstance(ctx.doc.get("data_quality"), dict):
+        blocks += _data_quality(ctx)
+        known.add("data_quality")
+    return blocks, known, replaced
+
+
+def _data_quality(ctx: AuditContext) -> list[Block]:
+    dq = ctx.doc["data_quality"]
+    rows = [[k.replace("_", " "), v] for k, v in dq.items() if _num(v)]
+    notes = [str(m) for m in dq.get("messages") or [] if isinstance(m, str)]
+    if not rows and not notes:
+        return []
+    return [
+        _block(
+            "Data checks",
+            ctx.block_id("data-quality"),
+            tables=[
+                {
+                    "title": "Data checks: rows and users",
+                    "table": table([("check", "text"), ("count", "int")], rows),
+                    "annex": True,
+                }
+            ]
+            if rows
+            else [],
+            notes=notes,
+        )
+    ]
 
 
 # --- gate ---------------------------------------------------------------------------------
+
+
+def _value(o: dict[str, Any]) -> dict[str, Any] | None:
+    """An observation's value; a count (findings, records) prints as a whole number."""
+    e = est(o)
+    if e is not None and is_count(str(o.get("metric", ""))):
+        e["fmt"] = "int"
+    return e
+
 
 _STATUS_ORDER = {"FAIL": 0, "WARN": 1, "INSUFFICIENT": 2, "PASS": 3}
 
@@ -619,11 +986,9 @@ def gate_section(ri: ReportInput, suppressed: set[tuple[str, str]]) -> dict[str,
             [
                 ("status", "text"),
                 ("check", "text"),
-                ("result", "text"),
-                ("metric", "text"),
+                ("audit", "text"),
                 ("where", "text"),
                 ("value", "num"),
-                ("threshold", "text"),
                 ("reason", "text"),
             ],
             (
@@ -631,10 +996,8 @@ def gate_section(ri: ReportInput, suppressed: set[tuple[str, str]]) -> dict[str,
                     o.get("status"),
                     o.get("check"),
                     o.get("result"),
-                    o.get("metric"),
                     where(o),
-                    est(o) if "value" in o else None,
-                    o.get("threshold"),
+                    _value(o) if "value" in o else None,
                     o.get("reason"),
                 ]
                 for o in chosen
@@ -644,7 +1007,7 @@ def gate_section(ri: ReportInput, suppressed: set[tuple[str, str]]) -> dict[str,
 
     known = {"PASS", "FAIL", "WARN", "INSUFFICIENT"}
     other = tuple(sorted({str(o.get("status")) for o in obs} - known))
-    counts = doc.get("counts") if isinstance(doc.get("counts"), dict) else {}
+    counts = _dict(doc.get("counts"))
     return {
         "label": ri.label,
         "decision": str(doc.get("decision")),

@@ -1,14 +1,18 @@
 """Tables and chart specifications of the report model: plain data, formatted by the templates.
 
-A table is ``{"columns": [{"label", "fmt"}], "rows": [{"cells": [...], "muted": bool}]}``.
-A cell is text, a number, or an estimate ``{"value", "ci_low", "ci_high"}``; ``fmt`` says how
-the templates print numbers: ``text``, ``int``, ``rate`` (a percentage; scientific when tiny),
-``ratio`` (``2.31×``), ``num`` (three decimals) or ``sci``.
+A table is ``{"columns": [{"label", "fmt"}], "rows": [{"cells": [...], "muted": bool}]}``. A
+cell is text, a number, or an estimate ``{"value", "ci_low", "ci_high"}`` (with an optional
+``"fmt"`` that overrides its column's, e.g. a count in a column of rates); ``fmt`` says how the
+templates print numbers: ``text``, ``int``, ``rate`` (a percentage; scientific when tiny),
+``share`` (a percentage with two significant digits when small: ``0.023%``), ``ratio``
+(``2.31×``), ``num`` (three decimals; an integer prints as an integer) or ``sci``.
 
-A chart is ``{"id", "type", "title", "alt", "data", "table"}``: ``type`` is one of ``dots``
-(estimates with interval whiskers per group), ``ratios`` (group-to-reference ratios against the
-fairness band), ``heatmap``, ``lines`` or ``bars``; :mod:`audit.report._charts` draws it and the
-``table`` holds the same numbers for readers who do not read charts.
+A chart is ``{"id", "type", "title", "alt", "data", "table", "layout", "annex"}``: ``type`` is
+one of ``dots`` (estimates with interval whiskers per group), ``ratios`` (group-to-reference
+ratios against the fairness band), ``heatmap``, ``lines`` or ``bars``;
+:mod:`audit.report._charts` draws it and the ``table`` holds the same numbers for readers who do
+not read charts; ``layout`` is ``half`` (drawn to sit beside another chart) or ``full`` (the
+width of the page); ``annex`` says the chart is shown in Annex B rather than in the main body.
 """
 
 from __future__ import annotations
@@ -16,9 +20,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-__all__ = ["Fmt", "chart", "est", "table"]
+__all__ = ["Fmt", "chart", "est", "is_count", "metric_fmt", "table"]
 
-Fmt = Literal["text", "int", "rate", "ratio", "num", "sci"]
+Fmt = Literal["text", "int", "rate", "share", "ratio", "num", "sci"]
+
+
+def metric_fmt(name: str) -> Fmt:
+    """How a metric prints: AUCs and NDCG as numbers, ratios as ``2.31×``, shares and rates as
+    percentages."""
+    if name.endswith("auc") or name in ("ndcg", "arp", "gini_exposure"):
+        return "num"
+    if name.endswith("_ratio"):
+        return "ratio"
+    if name.endswith("_share"):
+        return "share"
+    return "rate"
+
+
+def is_count(name: str) -> bool:
+    """Whether a metric is a count (PII findings, records, objects): printed as an integer."""
+    return not name.endswith("_rate") and (
+        name.endswith(("_findings", "_occurrences", "_total"))
+        or name.startswith(("records_", "objects_"))
+    )
 
 
 def est(x: Any) -> dict[str, Any] | None:
@@ -61,8 +85,13 @@ def chart(
     alt: str,
     data: dict[str, Any],
     tbl: dict[str, Any],
+    layout: Literal["half", "full"] | None = None,
 ) -> dict[str, Any]:
-    """A chart specification with its alt text and the data table shown beside it."""
+    """A chart specification with its alt text and the data table shown with it.
+
+    ``layout`` defaults to ``half`` for the per-slice dot and ratio charts (shown in pairs)
+    and ``full`` for the others.
+    """
     return {
         "id": id_,
         "type": type_,
@@ -70,4 +99,6 @@ def chart(
         "alt": alt,
         "data": data,
         "table": tbl,
+        "layout": layout or ("half" if type_ in ("dots", "ratios") else "full"),
+        "annex": False,
     }

@@ -14,9 +14,13 @@ from typing import Any, Literal
 
 __all__ = [
     "EU_LANGUAGES",
+    "GAP_LABELS",
+    "GAP_MEANING",
+    "GapClass",
     "Strength",
     "Vocabulary",
     "attr_name",
+    "gap_class",
     "group_name",
     "how_often",
     "short_name",
@@ -26,6 +30,27 @@ __all__ = [
 ]
 
 Strength = Literal["strong", "likely", "uncertain", "info"]
+
+#: How a group-to-reference ratio is judged: the one vocabulary of charts, tables and sentences.
+GapClass = Literal["strong", "likely", "uncertain", "within", "insufficient"]
+
+#: Short labels (legends, table cells, badges).
+GAP_LABELS: dict[str, str] = {
+    "strong": "strong",
+    "likely": "likely",
+    "uncertain": "uncertain",
+    "within": "within the band",
+    "insufficient": "insufficient evidence",
+}
+
+#: What each label means, said once in every legend and key.
+GAP_MEANING: dict[str, str] = {
+    "strong": "the whole interval lies outside the fairness band",
+    "likely": "outside the band; the interval excludes parity but reaches into the band",
+    "uncertain": "the estimate lies outside the band but its interval includes parity",
+    "within": "the estimate lies inside the fairness band",
+    "insufficient": "too few cases for a verdict",
+}
 
 #: The 24 official languages of the EU (ISO 639-1), named in reports and DSA rows; Art. 42(2)(c)
 #: DSA asks very large platforms for accuracy indicators per official language.
@@ -121,7 +146,8 @@ _VOCAB: dict[str, Vocabulary] = {
     "ads": Vocabulary("users", "shown the ad", "who qualify", "who do not qualify", "shown the ad"),
     "face": Vocabulary("image pairs", "matched", "that are genuine", "that are impostors", "—"),
     "recommendation": Vocabulary("users", "served", "relevant", "not relevant", "served"),
-    "pii": Vocabulary("records", "found to hold personal data", "", "", "—"),
+    # A PII detector evaluation: its groups are the planted names it should find.
+    "pii": Vocabulary("planted names", "found", "", "", "—"),
 }
 _GENERIC = Vocabulary("items", "flagged", "with a positive label", "with a negative label", "—")
 
@@ -170,10 +196,25 @@ def subject(
 
 
 def how_often(ratio: float) -> str:
-    """``"3.2× as often as"`` or ``"only 0.43× as often as"``."""
+    """``"3.2× as often as"``, ``"2.3× less often than"``; the reference is what follows."""
     if ratio >= 1:
         return f"{ratio:.1f}× as often as"
-    return f"only {ratio:.2f}× as often as"
+    return f"{1 / ratio:.1f}× less often than"
+
+
+def gap_class(verdict: Any, ratio: Mapping[str, Any] | None, band: tuple[float, float]) -> GapClass:
+    """The class of one disparity record: its band verdict, refined by its interval.
+
+    ``within`` and ``insufficient`` are the document's verdicts (``within_band``,
+    ``insufficient_evidence``); an ``outside_band`` estimate is ``strong``, ``likely`` or
+    ``uncertain`` by :func:`strength`. Anything else (no verdict) counts as insufficient.
+    """
+    if verdict == "within_band":
+        return "within"
+    if verdict == "outside_band":
+        st = strength(ratio or {}, band)[0]
+        return "uncertain" if st == "info" else st
+    return "insufficient"
 
 
 def strength(ratio: Mapping[str, Any], band: tuple[float, float]) -> tuple[Strength, str]:

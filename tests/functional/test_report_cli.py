@@ -198,7 +198,7 @@ def test_html_renders_in_chromium_with_charts_and_no_errors(bundle, tmp_path):
         sizes = [charts.nth(i).bounding_box() for i in range(n)]
         tables = page.locator("figure.chart .chart-table table").count()
         title = page.title()
-        page.locator("#key-findings").screenshot(path=str(tmp_path / "findings.png"))
+        page.locator("#summary").screenshot(path=str(tmp_path / "findings.png"))
         browser.close()
     assert title == "Q3 moderation report"
     assert errors == []

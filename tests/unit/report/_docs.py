@@ -4,7 +4,7 @@ The moderation result is a real run of the audit on ``tests/fixtures/moderation_
 plus a few rows for a group and a language too small to report (suppressed), with names no
 other text in the report contains, so a test can find every place they are mentioned. The
 face, PII and recommendation documents reuse its core sections and add the section each of
-those audits writes, in the shape the report reads (docs/reports.md).
+those audits writes, in the shape those audits write (docs/reports.md lists it).
 """
 
 from __future__ import annotations
@@ -76,21 +76,49 @@ def _with_kind(doc: dict[str, Any], kind: str, keep: str | None = "group") -> di
 
 
 def face_result(doc: dict[str, Any]) -> dict[str, Any]:
-    """A face-verification result: FMR matrix (log10) and DET curves per group."""
+    """A face-verification result in the face audit's shape: FMR matrix (log10) per slice, DET
+    curves per group, the threshold and the counts."""
     d = _with_kind(doc, "face")
     groups = ["christian", "jewish", "muslim", "none"]
+    d["settings"].update(
+        {
+            "positives": "genuine pairs: two images of the same subject",
+            "negatives": "impostor pairs: images of two different subjects",
+            "attributes": ["group"],
+        }
+    )
     d["face"] = {
-        "threshold": 0.42,
-        "target_fmr": 1e-4,
-        "fmr_max_min_ratio": {"value": 12.5, "ci_low": 6.1, "ci_high": 30.2},
-        "fmr_matrix": {
-            "groups": [*groups, TINY_GROUP],
-            "log10_fmr": [[-4.1 + 0.3 * i - 0.1 * j for j in range(5)] for i in range(5)],
+        "threshold": {
+            "value": 0.42,
+            "score": "distance",
+            "rule": "match when distance <= 0.42",
+            "mode": "target_fmr",
+            "target_fmr": 1e-4,
+            "allowed_false_matches": 3,
+            "achieved_fmr": 9.1e-5,
+            "impostor_pairs": 33000,
+            "false_matches": 3,
         },
-        "det": [
-            {"group": g, "fmr": [1e-5, 1e-4, 1e-3, 1e-2], "fnmr": [0.2 + k / 20, 0.1, 0.05, 0.01]}
-            for k, g in enumerate([*groups, TINY_GROUP])
+        "counts": {"images": 800, "subjects": 200, "genuine_pairs": 1200, "impostor_pairs": 33000},
+        "fmr_matrix": [
+            {
+                "attribute": "group",
+                "groups": [*groups, TINY_GROUP],
+                "log10_fmr": [[-4.1 + 0.3 * i - 0.1 * j for j in range(5)] for i in range(5)],
+            }
         ],
+        "det": [
+            {
+                "attribute": None if g == "all" else "group",
+                "group": g,
+                "fmr": [1e-5, 1e-4, 1e-3, 1e-2],
+                "fnmr": [0.2 + k / 20, 0.1, 0.05, 0.01],
+            }
+            for k, g in enumerate(["all", *groups, TINY_GROUP])
+        ],
+        "bad_images_total": 0,
+        "detection_failures_total": 2,
+        "intervals_note": None,
     }
     d["suppressed_groups"] = [
         *d["suppressed_groups"],
@@ -100,50 +128,96 @@ def face_result(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def pii_result(doc: dict[str, Any]) -> dict[str, Any]:
-    """A PII scan result: totals by type and severity, masked samples (and one that is not)."""
+    """A PII scan result in the PII audit's shape: counts by type and severity, masked samples
+    (and one that is not masked), the scope of the scan."""
     d = _with_kind(doc, "pii", keep=None)
+
+    def typ(findings: int, sev: dict[str, int], samples: list[str]) -> dict[str, Any]:
+        return {
+            "findings": findings,
+            "occurrences": findings + 2,
+            "records": findings,
+            "max_score": 0.95,
+            "severity": {"LOW": 0, "MEDIUM": 0, "HIGH": 0, **sev},
+            "masked_samples": samples,
+        }
+
     d["pii"] = {
-        "records_scanned": 1200,
-        "records_with_findings": 87,
-        "totals": {
-            "by_type": {
-                "EMAIL_ADDRESS": {"HIGH": 3, "MEDIUM": 10, "LOW": 2},
-                "PHONE_NUMBER": {"HIGH": 1, "MEDIUM": 4, "LOW": 9},
-                "PERSON": {"LOW": 40},
-            },
-            "by_severity": {"HIGH": 4, "MEDIUM": 14, "LOW": 51},
+        "records": {"scanned": 1200, "with_pii": 87, "skipped": 0},
+        "objects": {
+            "seen": 1,
+            "skipped": 0,
+            "not_sampled": 0,
+            "listed": [{"name": "posts.jsonl", "records_read": 1200, "bytes_read": 250000}],
         },
-        "samples": [
-            {"entity_type": "EMAIL_ADDRESS", "masked": "j***@e***.org"},
-            {"entity_type": "PHONE_NUMBER", "masked": "+44 **** ***789"},
-            {"entity_type": "EMAIL_ADDRESS", "masked": RAW_EMAIL},
-        ],
+        "findings_total": 69,
+        "occurrences_total": 75,
+        "severity": {"HIGH": 4, "MEDIUM": 14, "LOW": 51},
+        "by_type": {
+            "EMAIL_ADDRESS": typ(
+                15, {"HIGH": 3, "MEDIUM": 10, "LOW": 2}, ["j***@e***.org", RAW_EMAIL]
+            ),
+            "PERSON": typ(40, {"LOW": 40}, ["J*** D***"]),
+            "PHONE_NUMBER": typ(14, {"HIGH": 1, "MEDIUM": 4, "LOW": 9}, ["+44 **** ***789"]),
+        },
+        "severity_rule": "per finding (entity type in one record) by occurrence count",
+        "findings_file": "out/pii/findings.jsonl",
     }
     return d
 
 
 def recommendation_result(doc: dict[str, Any]) -> dict[str, Any]:
-    """A recommendation result: exposure shares per creator group and catalogue measures."""
+    """A recommendation result in the recommendation audit's shape: provider-side groups with
+    exposure shares, and the catalogue measures in the summary."""
     d = _with_kind(doc, "recommendation", keep=None)
-    d["recommendation"] = {
-        "k": 10,
-        "gini": 0.71,
-        "catalogue_coverage": 0.34,
-        "exposure": [
-            {
-                "group": "major label",
-                "exposure_share": {"value": 0.62, "ci_low": 0.6, "ci_high": 0.64},
-                "catalogue_share": 0.3,
-                "relevance_share": 0.45,
+
+    def provider(group: str, share: float, rel: float, cat: float, ratio: dict[str, Any]) -> dict:
+        return {
+            "side": "provider",
+            "attribute": "label",
+            "group": group,
+            "n": 120,
+            "positives": 60,
+            "negatives": 0,
+            "metrics": {
+                "exposure_share": {"value": share, "ci_low": share - 0.02, "ci_high": share + 0.02},
+                "catalogue_share": {"value": cat, "ci_low": None, "ci_high": None},
+                "relevance_share": {"value": rel, "ci_low": rel - 0.03, "ci_high": rel + 0.03},
+                "exposure_to_relevance_ratio": ratio,
+                "exposure_to_catalogue_ratio": {
+                    "value": share / cat,
+                    "ci_low": None,
+                    "ci_high": None,
+                },
             },
-            {
-                "group": "independent",
-                "exposure_share": {"value": 0.38, "ci_low": 0.36, "ci_high": 0.4},
-                "catalogue_share": 0.7,
-                "relevance_share": 0.55,
-            },
-        ],
-    }
+            "verdicts": {"evidence": "sufficient", "exposure_vs_relevance": "outside_band"},
+        }
+
+    d["groups"] = [
+        provider("major label", 0.62, 0.45, 0.3, {"value": 1.38, "ci_low": 1.3, "ci_high": 1.45}),
+        provider("independent", 0.38, 0.55, 0.7, {"value": 0.69, "ci_low": 0.6, "ci_high": 0.75}),
+    ]
+    d["settings"]["provider_attributes"] = ["label"]
+    d["settings"]["k"] = 10
+    d["summary"] = [
+        {
+            "attribute": "catalogue",
+            "metric": "gini_exposure",
+            "groups_included": [],
+            "value": 0.71,
+            "ci_low": None,
+            "ci_high": None,
+        },
+        {
+            "attribute": "catalogue",
+            "metric": "coverage",
+            "groups_included": [],
+            "value": 0.34,
+            "ci_low": None,
+            "ci_high": None,
+        },
+    ]
+    d["provider"] = {"attributes": ["label"], "catalogue_items": 240, "items_recommended": 90}
     return d
 
 

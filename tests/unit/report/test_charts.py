@@ -24,7 +24,7 @@ def charts(bundle):
         for b in a["sections"]:
             specs.update({c["id"]: c for c in b["charts"]})
     svgs = dict(
-        re.findall(r'<figure class="chart" id="([^"]+)">.*?(<svg .*?</svg>)', html, flags=re.S)
+        re.findall(r'<figure class="chart[^"]*" id="([^"]+)">.*?(<svg .*?</svg>)', html, flags=re.S)
     )
     assert set(svgs) == set(specs)
     return specs, svgs
@@ -75,8 +75,29 @@ def test_the_planted_disparity_is_outside_the_drawn_band(charts):
     ratios = next(
         s
         for s in specs.values()
-        if s["type"] == "ratios" and s["title"].endswith("group (reference: none)")
+        if s["type"] == "ratios" and s["title"] == "Ratio to the reference group (none), group"
     )
-    i = ratios["data"]["labels"].index("muslim · FPR")
-    assert ratios["data"]["verdicts"][i] == "outside_band"
-    assert ratios["data"]["values"][i]["value"] > ratios["data"]["band"][1]
+    fpr = next(p for p in ratios["data"]["panels"] if p["metric"] == "fpr")
+    i = ratios["data"]["labels"].index("muslim")
+    assert fpr["verdicts"][i] == "strong"
+    assert fpr["values"][i]["ci_low"] > ratios["data"]["band"][1]
+
+
+def test_charts_and_sentences_use_one_vocabulary(bundle):
+    """A ratio drawn in a chart has the class its finding has in words ("24 of 24 outside the
+    band" beside "uncertain" was the bug)."""
+    model = json.loads(bundle["json"].read_text())
+    for a in model["audits"]:
+        by_key = {(f["attribute"], f["group"], f["metric"]): f for f in a["findings"]}
+        for sl in a["slices"]:
+            for c in sl["charts"]:
+                if c["type"] != "ratios":
+                    continue
+                for p in c["data"]["panels"]:
+                    for g, v in zip(c["data"]["labels"], p["verdicts"], strict=True):
+                        f = by_key.get((sl["attribute"], g, p["metric"]))
+                        if f is not None:
+                            assert v == f["strength"], (a["label"], g, p["metric"])
+                        else:
+                            assert v in ("within", "insufficient", None)
+                assert "outside the band" not in c["alt"]
