@@ -182,6 +182,24 @@ RATES: dict[str, Rate] = {
             "TP / (TP + FP): share of flagged items that truly violate.",
         ),
         Rate(
+            "selection_rate",
+            "selection rate",
+            (TP, FP),
+            _ALL,
+            "outcome",
+            "selection_rate",
+            "(TP + FP) / n: share of items the model flags (predicted positive).",
+        ),
+        Rate(
+            "accuracy",
+            "accuracy",
+            (TP, TN),
+            _ALL,
+            "higher",
+            "accuracy_score",
+            "(TP + TN) / n: share of items classified correctly.",
+        ),
+        Rate(
             "fdr",
             "false discovery rate",
             (FP,),
@@ -210,24 +228,6 @@ RATES: dict[str, Rate] = {
             "",
             "TN / (TN + FN) = 1 - FOR: share of items left alone that are truly acceptable "
             "(Aequitas npv).",
-        ),
-        Rate(
-            "selection_rate",
-            "selection rate",
-            (TP, FP),
-            _ALL,
-            "outcome",
-            "selection_rate",
-            "(TP + FP) / n: share of items the model flags (predicted positive).",
-        ),
-        Rate(
-            "accuracy",
-            "accuracy",
-            (TP, TN),
-            _ALL,
-            "higher",
-            "accuracy_score",
-            "(TP + TN) / n: share of items classified correctly.",
         ),
     )
 }
