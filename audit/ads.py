@@ -43,6 +43,7 @@ from audit.metrics._group_report import (
     Reference,
     ReportRules,
     Verdict,
+    as_fractions,
     assess,
     slice_records,
 )
@@ -270,8 +271,8 @@ def load_delivery(
 PER_AD_TABLE = GroupTable(
     published=AD_METRICS,
     summaries=(
-        CrossGroup("delivery_impact_ratio", ("delivery_rate",), min_over_max),
-        CrossGroup("reach_impact_ratio", ("reach_rate",), min_over_max),
+        CrossGroup("delivery_impact_ratio", ("delivery_rate",), min_over_max, exact=True),
+        CrossGroup("reach_impact_ratio", ("reach_rate",), min_over_max, exact=True),
     ),
     verdicts=(
         Verdict("four_fifths", "impact_ratio", "four_fifths"),
@@ -290,8 +291,9 @@ POOLED_TABLE = GroupTable(
 )
 
 
-def _rates(s: NDArray[np.float64], sufficient: NDArray[np.bool_]) -> dict[str, NDArray[np.float64]]:
-    """The AD_METRICS from group sums ``(..., G, 1 + 3)`` (column 0: users drawn)."""
+def _rates(s: NDArray[Any], sufficient: NDArray[np.bool_]) -> dict[str, NDArray[Any]]:
+    """The AD_METRICS from group sums ``(..., G, 1 + 3)`` (column 0: users drawn); exact on an
+    object array of Fractions (the four-fifths verdict is decided on that)."""
     e, c, r = s[..., 1], s[..., 2], s[..., 3]
     el_share = _ratio(e, e.sum(axis=-1, keepdims=True))
     de_share = _ratio(c, c.sum(axis=-1, keepdims=True))
@@ -346,6 +348,9 @@ def _block(
                     "negatives": agg[:, 1] - agg[:, 3],
                     "impressions": agg[:, 2],
                 },
+                None
+                if (whole := as_fractions(agg)) is None
+                else _rates(whole, evidence.sufficient),
             )
         )
     return {

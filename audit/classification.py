@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from audit.data import LabelledSet
 from audit.exceptions import ConfigError
 from audit.metrics import RATES, EngineSettings, Partition, analyse_groups
+from audit.metrics._rates import SHARES
 from audit.models import ScoreModel, score_dataframe
 from audit.results import SCHEMA_VERSION, provenance
 
@@ -291,7 +292,10 @@ def classification_audit(
             "slices": [list(s) for s in slices_for(data)],
         },
         **report,
-        "metric_definitions": {name: r.definition for name, r in RATES.items()},
+        "metric_definitions": {
+            **{name: r.definition for name, r in RATES.items()},
+            **{name: s.definition for name, s in SHARES.items()},
+        },
     }
     if scored.scores is not None and options.sweep:
         doc["threshold_sweep"] = _sweep(y, scored.scores, data, options)

@@ -17,7 +17,7 @@ Examples
 --------
 >>> policy = load_policy("policies/default.yaml")  # doctest: +SKIP
 >>> policy.ref, len(policy.sha256)  # doctest: +SKIP
-('default@1.0.0', 64)
+('default@1.1.0', 64)
 """
 
 from __future__ import annotations
@@ -55,10 +55,13 @@ __all__ = [
     "Policy",
     "load_policy",
     "load_yaml_model",
+    "unknown_metrics",
 ]
 
 InsufficientRule = Literal["fail", "warn", "pass"]
 DecideOn = Literal["point", "interval", "interval_strict"]
+Multiplicity = Literal["none", "holm", "bonferroni"]
+NoDecisionRule = Literal["no_decision", "pass", "block"]
 
 AGGREGATIONS: tuple[str, ...] = typing.get_args(Aggregation)
 
@@ -121,6 +124,7 @@ class Check(BaseModel):
     min_group_size: int = Field(0, ge=0)
     severity: Literal["block", "warn"] = "block"
     decide_on: DecideOn = "point"
+    multiplicity: Multiplicity = "none"
     insufficient: InsufficientRule | None = None
 
     @field_validator("attributes")
@@ -143,6 +147,17 @@ class Check(BaseModel):
             raise ValueError("give a threshold: min, max or change (or several)")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        if self.multiplicity != "none":
+            if self.decide_on == "point":
+                raise ValueError(
+                    f"multiplicity: {self.multiplicity} adjusts interval decisions; "
+                    "use it with decide_on: interval or interval_strict"
+                )
+            if self.min is None and self.max is None:
+                raise ValueError(
+                    f"multiplicity: {self.multiplicity} adjusts min/max decisions; "
+                    "this check has only a change threshold"
+                )
         if self.aggregation == "bias_auc":
             known = (*BIAS_AUC_GROUP_METRICS, *BIAS_AUC_BLOCK_METRICS)
             if self.metric not in known:
@@ -158,6 +173,16 @@ class Policy(BaseModel):
     ``insufficient`` says how a check that cannot be judged for lack of evidence counts:
     ``fail`` (as a failure of that check, so a ``block`` check blocks), ``warn`` (the default:
     reported, never blocks) or ``pass`` (reported, ignored). A check may override it.
+
+    ``on_no_decision`` says what happens when nothing blocks but no blocking check could be
+    judged either (every outcome INSUFFICIENT or skipped): ``no_decision`` (the default: the
+    verdict NO DECISION, exit code 3), ``pass`` (exit 0) or ``block`` (exit 1).
+
+    ``custom_metrics`` names the per-group metrics the audits compute with
+    ``--metric NAME=module:function`` (classification and moderation): a check may read them
+    with ``per_group`` or ``worst_group``. Every other metric name must be one the audits of the
+    check's kinds produce for its aggregation (:func:`unknown_metrics`, checked by
+    :func:`load_policy`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -166,6 +191,8 @@ class Policy(BaseModel):
     version: str = Field(min_length=1)
     description: str = ""
     insufficient: InsufficientRule = "warn"
+    on_no_decision: NoDecisionRule = "no_decision"
+    custom_metrics: list[str] = Field(default_factory=list)
     checks: list[Check] = Field(min_length=1)
 
     _path: str | None = PrivateAttr(None)
@@ -210,16 +237,97 @@ class Policy(BaseModel):
 def load_policy(path: str | Path) -> Policy:
     """Load and validate a policy file.
 
+    Besides the format, every check's metric must be one the audits of its kinds produce for
+    its aggregation (:func:`unknown_metrics`): a misspelt metric would otherwise be a check
+    that can never be judged.
+
     Raises
     ------
     ConfigError
-        The file is missing, is not YAML, or does not follow the policy format; the message
-        names the file, the line and the key path of every problem.
+        The file is missing, is not YAML, or does not follow the policy format, or a check names
+        a metric its audits do not produce; the message names the file, the line and the key
+        path of every problem (and, for a metric, the closest known name and the known ones).
     """
     policy, raw = load_yaml_model(path, Policy, "policy")
+    problems = unknown_metrics(policy)
+    if problems:
+        root = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
+        lines = []
+        for loc, msg in problems:
+            line = _walk(root, loc)[0].start_mark.line + 1 if root is not None else 0
+            lines.append((line, f"{path}, line {line}: {_key_path(loc)}: {msg}"))
+        raise ConfigError("\n".join(text for _, text in sorted(lines)))
     policy._path = str(path)
     policy._sha256 = hashlib.sha256(raw).hexdigest()
     return policy
+
+
+def _known_names(kind: str, aggregation: Aggregation) -> list[str]:
+    from audit.kinds import REGISTRY
+
+    return sorted(REGISTRY[kind].policy_metrics().names(aggregation))
+
+
+def _produces(kind: str, aggregation: Aggregation, metric: str) -> bool:
+    """Whether the audits of ``kind`` produce ``metric`` where ``aggregation`` reads (user
+    ``--metric`` ones aside: those a policy declares in ``custom_metrics``)."""
+    from dataclasses import replace
+
+    from audit.kinds import REGISTRY
+
+    metrics = replace(REGISTRY[kind].policy_metrics(), custom_group_metrics=False)
+    return metrics.accepts(aggregation, metric)
+
+
+def unknown_metrics(policy: Policy) -> list[tuple[tuple[Any, ...], str]]:
+    """Every check whose metric its kinds' audits cannot produce, as ``(key path, message)``.
+
+    The names come from the audit-kind registry (each kind's ``policy_metrics``, derived from
+    its engine's metric tables: :data:`audit.metrics.RATES`, ``SUMMARIES``, the ranking, ads,
+    face and PII tables), so this list is never typed a second time. A name in the policy's
+    ``custom_metrics`` passes for ``per_group``/``worst_group`` checks on kinds that compute
+    ``--metric`` ones (classification, moderation).
+    """
+    from audit.kinds import REGISTRY
+
+    out: list[tuple[tuple[Any, ...], str]] = []
+    custom = set(policy.custom_metrics)
+    for i, check in enumerate(policy.checks):
+        agg, metric = check.aggregation, check.metric
+        for kind in check.kinds:
+            if _produces(kind, agg, metric):
+                continue
+            per_group = agg in ("per_group", "worst_group")
+            if metric in custom and per_group:
+                if REGISTRY[kind].policy_metrics().custom_group_metrics:
+                    continue
+                out.append(
+                    (
+                        ("checks", i, "metric"),
+                        f"custom metric {metric!r} for {kind}: only the audits of "
+                        + ", ".join(
+                            k
+                            for k, e in REGISTRY.items()
+                            if e.policy_metrics().custom_group_metrics
+                        )
+                        + " compute --metric ones",
+                    )
+                )
+                break
+            known = _known_names(kind, agg)
+            msg = f"unknown metric {metric!r} for {kind} ({agg.replace('_', ' ')})"
+            hint = difflib.get_close_matches(metric, known, n=1, cutoff=0.7)
+            elsewhere = [a for a in AGGREGATIONS if a != agg and _produces(kind, a, metric)]  # type: ignore[arg-type]
+            if hint:
+                msg += f" (did you mean {hint[0]!r}?)"
+            elif elsewhere:
+                msg += f" (it is read with aggregation: {' or '.join(elsewhere)})"
+            elif per_group and REGISTRY[kind].policy_metrics().custom_group_metrics:
+                msg += " (a metric of your own from --metric? list it in custom_metrics)"
+            msg += f"; known: {', '.join(known) if known else 'none'}"
+            out.append((("checks", i, "metric"), msg))
+            break  # one message per check
+    return out
 
 
 # --- YAML with line numbers ---------------------------------------------------------------

@@ -7,6 +7,10 @@ Both meet :class:`audit.recommendation.TopKRecommender`: ``fit(interactions)`` t
 
 * :class:`PopularityRecommender` — every user gets the most-interacted items they have not
   seen (the "MostPop" baseline of Cremonesi, Koren & Turrin 2010).
+
+Every list is best first, and equal scores — also two items tied for the last place of a
+top-``k`` list — are ordered by item id (ascending, as sorted when fitting): the same data
+always gives the same lists (:func:`top_k`).
 * :class:`ItemKNNRecommender` — item-based collaborative filtering with cosine similarity
   between items' user vectors, keeping each item's ``neighbours`` nearest items (Sarwar et al.
   2001, "Item-based collaborative filtering recommendation algorithms"; Deshpande & Karypis
@@ -31,7 +35,28 @@ __all__ = [
     "ItemKNNRecommender",
     "PopularityRecommender",
     "PureSVDRecommender",
+    "top_k",
 ]
+
+
+def top_k(scores: NDArray[np.float64], k: int) -> NDArray[np.int64]:
+    """Column indices of each row's ``k`` highest scores, best first; ties — also at rank
+    ``k`` — go to the lower column (the earlier item id), so lists are reproducible.
+
+    :func:`numpy.argpartition` alone picks arbitrarily among items tied at rank ``k``; rows
+    where such a tie crosses the cut are sorted in full instead.
+    """
+    if k <= 0:
+        return np.zeros((scores.shape[0], 0), dtype=np.int64)
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    top_scores = np.take_along_axis(scores, top, axis=1)
+    edge = top_scores.min(axis=1, keepdims=True)  # the score at rank k
+    crosses = (scores == edge).sum(axis=1) > (top_scores == edge).sum(axis=1)
+    for row in np.flatnonzero(crosses):
+        top[row] = np.lexsort((np.arange(scores.shape[1]), -scores[row]))[:k]
+        top_scores[row] = scores[row, top[row]]
+    order = np.lexsort((top, -top_scores), axis=1)
+    return np.take_along_axis(top, order, axis=1).astype(np.int64)
 
 
 class _MatrixRecommender:
@@ -83,13 +108,8 @@ class _MatrixRecommender:
         scores = self._scores(r)
         seen = self._seen[r].toarray() > 0
         scores = np.where(seen, -np.inf, scores)
-        kk = min(k, scores.shape[1])
-        top = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        # Best first; ties broken by item order so that results are reproducible.
-        order = np.lexsort((top, -top_scores), axis=1)
-        top = np.take_along_axis(top, order, axis=1)
-        ok = np.isfinite(np.take_along_axis(top_scores, order, axis=1))
+        top = top_k(scores, min(k, scores.shape[1]))
+        ok = np.isfinite(np.take_along_axis(scores, top, axis=1))
         for j, idx in enumerate(known):
             out[idx] = self._items[top[j][ok[j]]].tolist()
         return out

@@ -68,11 +68,13 @@ Name = str | list[str]
 
 
 class Estimate(TypedDict):
-    """A number with its confidence interval (``None`` where undefined)."""
+    """A number with its confidence interval (``None`` where undefined); ``exact`` (``"p/q"``)
+    when the point value is a ratio of integer counts."""
 
     value: float | None
     ci_low: float | None
     ci_high: float | None
+    exact: NotRequired[str]
 
 
 class CiSettings(TypedDict):
@@ -136,6 +138,7 @@ class SummaryRow(TypedDict):
     value: float | None
     ci_low: float | None
     ci_high: float | None
+    exact: NotRequired[str]
     groups_included: list[Any]
 
 

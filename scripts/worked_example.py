@@ -15,12 +15,19 @@ scores the other with:
     unawareness");
 ``postprocessed``
     the ``biased`` regression followed by fairlearn's ``ThresholdOptimizer`` fitted for
-    equalized odds across race on the training half (group-specific, randomised thresholds).
+    equalized odds across race on the training half (group-specific, randomised thresholds);
+``regressed``
+    a later release of ``postprocessed`` that turns 8 % of Black defendants' favourable
+    decisions (rated low risk) into adverse ones, everything else unchanged — a regression that
+    every absolute threshold of the policy lets through.
 
 Each test-half scores file goes to ``<out>/<model>.csv``; then, exactly as a user would,
 ``socialaudit classification`` audits it by race and ``socialaudit gate`` applies
-``policies/default.yaml`` (JUnit and Markdown next to it). The script prints each gate's verdict
-and exits 0 when the biased model is blocked and the post-processed one passes, 1 otherwise.
+``policies/default.yaml`` (JUnit and Markdown next to it). ``postprocessed`` is gated with
+``--blessing``, as the release that passed; ``regressed`` is gated without a baseline and then
+with that blessing as ``--baseline``. The script prints each gate's verdict and exits 0 when the
+biased model is blocked, the post-processed one passes and the regression is caught against the
+baseline, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ FEATURES = {
 }
 #: Too few rows to fit group thresholds on; pooled with "Other" for the post-processor only.
 POOLED = {"Asian": "Other", "Native American": "Other"}
+#: The regression: this share of one group's favourable decisions flipped to adverse.
+FLIPPED_SHARE, FLIPPED_GROUP = 0.08, "African-American"
 
 
 def design(frame: pd.DataFrame, categorical: list[str], numeric: list[str]) -> pd.DataFrame:
@@ -88,6 +97,18 @@ def train_and_score(data: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
         random_state=seed,
     )
     out["postprocessed"] = test[keep].assign(decision=np.asarray(decisions, dtype=int))
+    out["regressed"] = regress(out["postprocessed"], seed)
+    return out
+
+
+def regress(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """``frame`` with FLIPPED_SHARE of FLIPPED_GROUP's favourable decisions (0: low risk) made
+    adverse (1), chosen at random (seeded)."""
+    favourable = frame.index[(frame["race"] == FLIPPED_GROUP) & (frame["decision"] == 0)]
+    rng = np.random.default_rng(seed)
+    flip = rng.choice(favourable, size=round(FLIPPED_SHARE * len(favourable)), replace=False)
+    out = frame.copy()
+    out.loc[flip, "decision"] = 1
     return out
 
 
@@ -112,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     frames = train_and_score(pd.read_csv(compas), args.seed)
+    blessing = args.out / "postprocessed-blessing.json"
 
     codes = {}
     for name, frame in frames.items():
@@ -127,17 +149,24 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         if code != 0:
             return code
-        codes[name] = socialaudit(
+        gate = [
             "gate", "--policy", str(args.policy), str(result),
             "--junit", str(args.out / f"{name}-gate.xml"),
             "--markdown", str(args.out / f"{name}-gate.md"),
-        )  # fmt: skip
+        ]  # fmt: skip
+        if name == "postprocessed":  # the release that passes: the next one's baseline
+            gate += ["--blessing", str(blessing)]
+        if name == "regressed":
+            codes["regressed, no baseline"] = socialaudit(*gate)
+            gate += ["--baseline", str(blessing)]
+        codes[name if name != "regressed" else "regressed vs postprocessed"] = socialaudit(*gate)
 
     print("\n== outcome")
     for name, code in codes.items():
-        verdict = {0: "passed", 1: "BLOCKED"}.get(code, f"error (exit {code})")
-        print(f"{name:<14} exit {code}  {verdict}")
-    return 0 if codes["biased"] == 1 and codes["postprocessed"] == 0 else 1
+        verdict = {0: "passed", 1: "BLOCKED", 3: "no decision"}.get(code, f"error (exit {code})")
+        print(f"{name:<28} exit {code}  {verdict}")
+    caught = codes["regressed vs postprocessed"] == 1
+    return 0 if codes["biased"] == 1 and codes["postprocessed"] == 0 and caught else 1
 
 
 if __name__ == "__main__":

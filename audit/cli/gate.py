@@ -3,7 +3,8 @@
 Thin: parse, call :mod:`audit.gate`, print one line per check and a verdict, write the CI
 artefacts. Exit codes: 0 nothing blocks; 1 a blocking check failed (or, when the policy says
 so, could not be judged); 2 bad input — raised as :class:`~audit.exceptions.AuditError` and
-printed by :func:`audit.cli.main`.
+printed by :func:`audit.cli.main`; 3 no decision: nothing blocks, but no blocking check could
+be judged either (the policy's ``on_no_decision`` may turn that into 0 or 1).
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ def register(
         "gate",
         help="check result documents against a release policy (exit 1 if it blocks)",
         description="Check result documents against a release policy: one line per check "
-        "(PASS / FAIL / WARN / INSUFFICIENT), then the verdict. Exit 0 when nothing blocks, "
-        "1 when a blocking check fails, 2 on bad input.",
+        "(PASS / FAIL / WARN / INSUFFICIENT, with the baseline value and the change when "
+        "--baseline has the number), then the verdict. Exit 0 when nothing blocks, 1 when a "
+        "blocking check fails, 2 on bad input, 3 when no blocking check could be judged "
+        "(NO DECISION; a policy with on_no_decision: pass makes that 0).",
     )
     g.add_argument("--policy", required=True, metavar="FILE", help="policy YAML (policies/*.yaml)")
     g.add_argument("results", nargs="+", metavar="RESULT.json", help="result documents to gate")
@@ -164,7 +167,7 @@ def _decide(
             written = _write(target, render(decision))
             console.print(f"{name} written to {written}", highlight=False, markup=False)
     # The verdict comes last, where a CI log is read from.
-    style = "bold red" if decision.blocked else "bold green"
+    style = {"blocked": "bold red", "passed": "bold green"}.get(decision.verdict, "bold magenta")
     console.print(Text(render_verdict(decision), style=style), soft_wrap=True, highlight=False)
     return decision.exit_code
 

@@ -2,10 +2,11 @@
 
 ``evaluate`` turns a policy and result documents (and optionally a baseline) into a
 :class:`GateDecision`: one :class:`CheckOutcome` per check and number checked, and a verdict —
-``blocked`` when any blocking check fails, else ``passed``. The ``render_*`` functions present a
-decision for a terminal, a CI test report (JUnit), a job summary (Markdown) or a later run
-(the blessing, usable as a baseline). ``load_audit_config`` and ``run_planned_audits`` back
-``socialaudit audit --config``.
+``blocked`` when any blocking check fails, ``passed`` when nothing blocks and some blocking
+check was judged, ``no_decision`` when none could be (exit codes 1, 0, 3; 2 is bad input).
+The ``render_*`` functions present a decision for a terminal, a CI test report (JUnit), a job
+summary (Markdown) or a later run (the blessing, usable as a baseline).
+``load_audit_config`` and ``run_planned_audits`` back ``socialaudit audit --config``.
 
 Examples
 --------
@@ -23,6 +24,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from audit.gate._evaluate import (
+    EXIT_BLOCKED,
+    EXIT_INPUT_ERROR,
+    EXIT_NO_DECISION,
+    EXIT_PASSED,
     CheckOutcome,
     GateDecision,
     Observation,
@@ -51,6 +56,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLESSING_VERSION",
+    "EXIT_BLOCKED",
+    "EXIT_INPUT_ERROR",
+    "EXIT_NO_DECISION",
+    "EXIT_PASSED",
     "AuditConfig",
     "AuditPlan",
     "Baseline",

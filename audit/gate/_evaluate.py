@@ -14,24 +14,38 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from fractions import Fraction
+from typing import Any, Literal, NamedTuple
 
 from audit.exceptions import ConfigError
 from audit.gate._inputs import Baseline, ResultInput, as_baseline, as_result
+from audit.gate._multiplicity import Adjusted, adjust
+from audit.metrics._disparity import as_decimal
 from audit.policy import BIAS_AUC_GROUP_METRICS, LANGUAGE, Check, Policy
 
 __all__ = [
+    "EXIT_BLOCKED",
+    "EXIT_INPUT_ERROR",
+    "EXIT_NO_DECISION",
+    "EXIT_PASSED",
     "CheckOutcome",
     "GateDecision",
     "Observation",
     "SkippedCheck",
+    "Verdict",
     "evaluate",
     "observe",
 ]
 
 Status = Literal["PASS", "FAIL", "WARN", "INSUFFICIENT"]
 Effect = Literal["none", "warn", "block"]
+Verdict = Literal["blocked", "passed", "no_decision"]
 Name = str | tuple[str, ...] | None
+
+#: Exit codes of a gate run: nothing blocks; a blocking check failed; bad input (raised as
+#: :class:`~audit.exceptions.AuditError`, not returned); nothing blocks but no blocking check
+#: could be judged either.
+EXIT_PASSED, EXIT_BLOCKED, EXIT_INPUT_ERROR, EXIT_NO_DECISION = 0, 1, 2, 3
 
 
 def _name(x: Any) -> Name:
@@ -49,12 +63,31 @@ def _num(x: Any) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _estimate(x: Any) -> tuple[float | None, float | None, float | None] | None:
-    """``(value, ci_low, ci_high)`` of an estimate object or a bare number; None if absent."""
+def _fraction(x: Any) -> Fraction | None:
+    """An ``exact`` value as written by the audits (``"p/q"``), or None."""
+    if not isinstance(x, str):
+        return None
+    try:
+        return Fraction(x)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+class Est(NamedTuple):
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    exact: Fraction | None = None
+
+
+def _estimate(x: Any) -> Est | None:
+    """An estimate object (``value``, ``ci_low``, ``ci_high``, ``exact``) or a bare number;
+    None if absent."""
     if isinstance(x, dict) and "value" in x:
-        return _num(x.get("value")), _num(x.get("ci_low")), _num(x.get("ci_high"))
+        v = _num(x.get("value"))
+        return Est(v, _num(x.get("ci_low")), _num(x.get("ci_high")), _fraction(x.get("exact")))
     if _num(x) is not None:
-        return _num(x), None, None
+        return Est(_num(x), None, None)
     return None
 
 
@@ -81,6 +114,10 @@ class Observation:
     insufficient: str | None = None
     #: Context worth a reader's attention (e.g. "worst of 4 groups").
     note: str | None = None
+    #: The point value as an exact ratio of counts, when the audit wrote one (decides points).
+    exact: Fraction | None = None
+    #: Two-sided level of the interval (the result's ``settings.ci.level``).
+    level: float | None = None
 
     def key(self) -> tuple[Any, ...]:
         """What a baseline observation must share to be "the same number" in a later run."""
@@ -109,7 +146,9 @@ class CheckOutcome:
 
     ``status`` is what happened (PASS, FAIL, WARN = failed a ``warn``-severity check,
     INSUFFICIENT = could not be judged); ``effect`` is what it does to the release: ``block``,
-    ``warn`` or ``none``.
+    ``warn`` or ``none``. With a baseline that has the same number, ``baseline_value`` is its
+    value there and ``change`` the candidate's value minus it (``relative_change`` as a
+    fraction of it, for checks whose change threshold is relative).
     """
 
     check_id: str
@@ -123,6 +162,10 @@ class CheckOutcome:
     description: str = ""
     source: str = ""
     baseline_value: float | None = None
+    change: float | None = None
+    relative_change: float | None = None
+    #: How a multiplicity-controlled check judged this observation within its family.
+    adjusted: Adjusted | None = None
 
     @property
     def metric(self) -> str:
@@ -148,11 +191,17 @@ class CheckOutcome:
     def result(self) -> str:
         return self.observation.result
 
+    @property
+    def judged(self) -> bool:
+        """Whether the check could decide on this number (PASS, FAIL or WARN)."""
+        return self.status != "INSUFFICIENT"
+
     def as_dict(self) -> dict[str, Any]:
         o = asdict(self.observation)
         for k in ("attribute", "group", "reference"):
             if isinstance(o[k], tuple):
                 o[k] = list(o[k])
+        o["exact"] = None if o["exact"] is None else str(o["exact"])
         return {
             "check": self.check_id,
             "status": self.status,
@@ -162,23 +211,39 @@ class CheckOutcome:
             "threshold": self.threshold,
             "reason": self.reason,
             "baseline_value": self.baseline_value,
+            "change": self.change,
+            "relative_change": self.relative_change,
             **o,
         }
 
 
 @dataclass(frozen=True)
 class SkippedCheck:
-    """A check none of whose audit kinds was among the results (listed, not counted)."""
+    """A check that was not applied (listed, not counted): none of its audit kinds was among
+    the results (``why == "kind"``), or it has only a change threshold and no baseline was
+    given (``why == "baseline"``)."""
 
     check_id: str
     kinds: tuple[str, ...]
     policy: str
     reason: str
+    why: Literal["kind", "baseline"] = "kind"
+    severity: str = "block"
+    #: For a check skipped for want of a baseline: the numbers it would have compared, which
+    #: the blessing keeps so that the next run, given this one as its baseline, has them.
+    observations: tuple[Observation, ...] = ()
 
 
 @dataclass(frozen=True)
 class GateDecision:
-    """Every outcome of one gate run, and the verdict they add up to."""
+    """Every outcome of one gate run, and the verdict they add up to.
+
+    ``blocked`` when any outcome blocks. Otherwise ``passed`` when the release was actually
+    judged: some outcome of a blocking check passed (or, when no blocking check applies to
+    these results, some outcome was judged at all) — and ``no_decision`` when nothing was:
+    every outcome that counts is INSUFFICIENT and the rest skipped. A gate never reports
+    "passed" on nothing; the policy's ``on_no_decision`` sets that verdict's exit code.
+    """
 
     policy: Policy
     outcomes: tuple[CheckOutcome, ...]
@@ -192,13 +257,31 @@ class GateDecision:
         return any(o.effect == "block" for o in self.outcomes)
 
     @property
-    def verdict(self) -> Literal["blocked", "passed"]:
-        return "blocked" if self.blocked else "passed"
+    def decided(self) -> bool:
+        """Whether any check that counts could be judged (see the class docstring)."""
+        blocking = [o for o in self.outcomes if o.severity == "block"]
+        blocking_applies = bool(blocking) or any(
+            s.why == "baseline" and s.severity == "block" for s in self.skipped
+        )
+        counted = blocking if blocking_applies else self.outcomes
+        return any(o.judged for o in counted)
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.blocked:
+            return "blocked"
+        return "passed" if self.decided else "no_decision"
 
     @property
     def exit_code(self) -> int:
-        """0 when nothing blocks, 1 when something does (2 is for input errors, raised)."""
-        return 1 if self.blocked else 0
+        """0 passed, 1 blocked, 3 no decision (or as the policy's ``on_no_decision`` says);
+        2 is for input errors, raised rather than returned."""
+        verdict = self.verdict
+        if verdict == "no_decision":
+            return {"no_decision": EXIT_NO_DECISION, "pass": EXIT_PASSED, "block": EXIT_BLOCKED}[
+                self.policy.on_no_decision
+            ]
+        return EXIT_BLOCKED if verdict == "blocked" else EXIT_PASSED
 
     def counts(self) -> dict[str, int]:
         c = {"total": len(self.outcomes), "skipped": len(self.skipped)}
@@ -206,6 +289,7 @@ class GateDecision:
             c[status.lower()] = sum(o.status == status for o in self.outcomes)
         for effect in ("block", "warn"):
             c[f"effect_{effect}"] = sum(o.effect == effect for o in self.outcomes)
+        c["compared"] = sum(o.baseline_value is not None for o in self.outcomes)
         return c
 
 
@@ -230,9 +314,7 @@ def _matches(filters: list[Name] | None, attribute: Any) -> bool:
     return filters is None or _name(attribute) in filters
 
 
-def _group_metric(
-    doc: dict[str, Any], g: dict[str, Any], metric: str
-) -> tuple[float | None, float | None, float | None] | None:
+def _group_metric(doc: dict[str, Any], g: dict[str, Any], metric: str) -> Est | None:
     est = _estimate((g.get("metrics") or {}).get(metric))
     if est is None and metric not in ("metrics", "verdicts", "n"):
         est = _estimate(g.get(metric))  # impact_ratio lives beside metrics
@@ -271,12 +353,19 @@ def _size_reason(check: Check, n: Any) -> str | None:
     return None
 
 
+def _level(doc: dict[str, Any]) -> float:
+    ci = (doc.get("settings") or {}).get("ci") or {}
+    level = _num(ci.get("level")) if isinstance(ci, dict) else None
+    return level if level is not None and 0 < level < 1 else 0.95
+
+
 def _base(check: Check, doc: dict[str, Any], label: str, **kw: Any) -> Observation:
     return Observation(
         result=label,
         kind=str(doc.get("kind")),
         metric=check.metric,
         aggregation=check.aggregation,
+        level=_level(doc),
         **kw,
     )
 
@@ -291,7 +380,7 @@ def _per_group(
         est = _group_metric(doc, g, check.metric)
         if est is None:
             continue
-        v, lo, hi = est
+        v, lo, hi, exact = est
         out.append(
             _base(
                 check,
@@ -302,6 +391,7 @@ def _per_group(
                 value=v,
                 ci_low=lo,
                 ci_high=hi,
+                exact=exact,
                 n=g.get("n"),
                 insufficient=_group_reason(doc, g, check, v is None),
             )
@@ -403,6 +493,7 @@ def _disparities(
                 value=est[0],
                 ci_low=est[1],
                 ci_high=est[2],
+                exact=est.exact,
                 n=n,
                 insufficient=reason,
             )
@@ -418,6 +509,7 @@ def _summary(
         if s.get("metric") != check.metric or not _matches(filters, s.get("attribute")):
             continue
         v, lo, hi = _num(s.get("value")), _num(s.get("ci_low")), _num(s.get("ci_high"))
+        exact = _fraction(s.get("exact")) if v is not None else None
         included = s.get("groups_included") or []
         note = _left_out_note(s)
         reason = None
@@ -437,6 +529,7 @@ def _summary(
                 value=v,
                 ci_low=lo,
                 ci_high=hi,
+                exact=exact,
                 insufficient=reason,
                 note=note,
             )
@@ -492,6 +585,7 @@ def _bias_auc(
                         value=est[0],
                         ci_low=est[1],
                         ci_high=est[2],
+                        exact=est.exact,
                         n=g.get("n"),
                         insufficient=reason,
                     )
@@ -539,6 +633,7 @@ def _bias_auc(
                 value=est[0],
                 ci_low=est[1],
                 ci_high=est[2],
+                exact=est.exact,
                 insufficient=None if est[0] is not None else undefined,
                 note=None if over is None else _left_out_note(over),
             )
@@ -616,8 +711,12 @@ def fmt(v: float | None, near: Sequence[float | None] = ()) -> str:
     return text
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:g}%"
+def _pct(x: float, near: float | None = None) -> str:
+    """``5%``, ``15.9%``: 3 significant digits, more when that would read as ``near``."""
+    text = f"{x * 100:.3g}%"
+    if near is not None and x != near and text == f"{near * 100:.3g}%":
+        text = f"{x * 100:.6g}%"
+    return text
 
 
 def threshold_text(check: Check) -> str:
@@ -633,31 +732,98 @@ def threshold_text(check: Check) -> str:
         limit = _pct(c.max_worsening) if c.relative else fmt(c.max_worsening)
         change = f"worsening <= {limit} vs baseline"
         text = f"{text}; {change}" if text else change
+    adjusted = "" if check.multiplicity == "none" else f", {check.multiplicity}"
     if check.decide_on == "interval":
-        text += " (interval)"
+        text += f" (interval{adjusted})"
     elif check.decide_on == "interval_strict":
-        text += " (whole interval)"
+        text += f" (whole interval{adjusted})"
     return text
 
 
-def _interval(o: Observation, near: Sequence[float | None]) -> str:
-    return f"[{fmt(o.ci_low, near)}, {fmt(o.ci_high, near)}]"
+def _interval(lo: float | None, hi: float | None, near: Sequence[float | None]) -> str:
+    return f"[{fmt(lo, near)}, {fmt(hi, near)}]"
 
 
-def _threshold_verdict(check: Check, o: Observation) -> tuple[bool, str]:
+def _point_verdict(check: Check, o: Observation) -> tuple[bool, str]:
+    """Point decision; on the exact ratio of counts when the audit wrote one, so a value of
+    exactly the threshold (4/5 against ``min: 0.8``) is within it, as the bounds are inclusive.
+    The exact value is named when it decides differently from the float, or the float prints
+    as the threshold."""
     lo_t, hi_t = check.min, check.max
     near = (lo_t, hi_t)
     v = o.value
     assert v is not None
+
+    def past(x: float | Fraction, t: float | None, below: bool) -> bool:
+        if t is None:
+            return False
+        bound: float | Fraction = as_decimal(t) if isinstance(x, Fraction) else t
+        return x < bound if below else x > bound
+
+    x: float | Fraction = v if o.exact is None else o.exact
+    shown = fmt(v, near)
+    telling = o.exact is not None and (
+        shown in {fmt(t) for t in near if t is not None}
+        or past(v, lo_t, True) != past(x, lo_t, True)
+        or past(v, hi_t, False) != past(x, hi_t, False)
+    )
+    if telling:
+        shown += f" (exactly {o.exact})"
+    if past(x, lo_t, True):
+        return False, f"{shown} is below the minimum {fmt(lo_t)}"
+    if past(x, hi_t, False):
+        return False, f"{shown} is above the maximum {fmt(hi_t)}"
+    return True, f"{shown} is within {threshold_text(check)}"
+
+
+def _adjusted_verdict(check: Check, o: Observation, a: Adjusted) -> tuple[bool, str]:
+    """The decision of a multiplicity-controlled family (:mod:`audit.gate._multiplicity`)."""
+    lo_t, hi_t = check.min, check.max
+    near = (lo_t, hi_t)
+    iv = _interval(a.ci_low, a.ci_high, near)
+    detail = (
+        f"({a.method}: p {a.p:.2g} at {a.alpha:.2g}, {a.rank} of {a.m}; "
+        f"unadjusted {_interval(o.ci_low, o.ci_high, near)})"
+    )
+    adjusted = f"{a.method}-adjusted interval {iv}"
+    if check.decide_on == "interval":  # rejected: a clear violation for the family
+        if a.reject:
+            side = (
+                f"below the minimum {fmt(lo_t)}"
+                if lo_t is not None and a.ci_high < lo_t
+                else f"above the maximum {fmt(hi_t)}"
+            )
+            return False, f"the whole {adjusted} is {side} {detail}"
+        if a.stopped:
+            return True, (
+                f"not a clear violation for the family: {a.method}'s step-down stopped at a "
+                f"smaller p-value {detail}"
+            )
+        return True, f"the {adjusted} reaches the allowed range {detail}"
+    if a.reject:  # interval_strict, rejected: compliance shown for the family
+        return True, f"the whole {adjusted} lies within the allowed range {detail}"
+    if a.stopped:
+        return False, (
+            f"compliance not shown for the family: {a.method}'s step-down stopped at a smaller "
+            f"p-value {detail}"
+        )
+    if lo_t is not None and a.ci_low < lo_t:
+        return False, f"the {adjusted} reaches below the minimum {fmt(lo_t)} {detail}"
+    return False, f"the {adjusted} reaches above the maximum {fmt(hi_t)} {detail}"
+
+
+def _threshold_verdict(
+    check: Check, o: Observation, adjusted: Adjusted | None = None
+) -> tuple[bool, str]:
     if check.decide_on == "point":
-        if lo_t is not None and v < lo_t:
-            return False, f"{fmt(v, near)} is below the minimum {fmt(lo_t)}"
-        if hi_t is not None and v > hi_t:
-            return False, f"{fmt(v, near)} is above the maximum {fmt(hi_t)}"
-        return True, f"{fmt(v, near)} is within {threshold_text(check)}"
+        return _point_verdict(check, o)
+    if adjusted is not None:
+        return _adjusted_verdict(check, o, adjusted)
+    lo_t, hi_t = check.min, check.max
+    near = (lo_t, hi_t)
     lo, hi = o.ci_low, o.ci_high
     assert lo is not None and hi is not None
-    iv = _interval(o, near)
+    iv = _interval(lo, hi, near)
     if check.decide_on == "interval":  # fail only on a clear violation
         if lo_t is not None and hi < lo_t:
             return False, f"the whole interval {iv} is below the minimum {fmt(lo_t)}"
@@ -676,28 +842,41 @@ def _change_verdict(check: Check, o: Observation, base: Observation) -> tuple[bo
     c = check.change
     assert c is not None and base.value is not None and o.value is not None
     higher = c.direction == "higher_is_better"
-    current = o.value
+    current: float | Fraction = o.value
+    b: float | Fraction = base.value
+    shown_current = o.value
+    exact = check.decide_on == "point" and o.exact is not None and base.exact is not None
     if check.decide_on != "point" and o.ci_low is not None and o.ci_high is not None:
         # interval: judge the favourable end (regressions beyond noise only);
         # interval_strict: the unfavourable end (must be no worse even at its worst)
         favourable = check.decide_on == "interval"
-        current = o.ci_high if higher == favourable else o.ci_low
-    b = base.value
-    delta = (b - current) if higher else (current - b)  # > 0: worse than the baseline
+        current = shown_current = o.ci_high if higher == favourable else o.ci_low
+    elif exact:
+        assert o.exact is not None and base.exact is not None
+        current, b = o.exact, base.exact
+    delta: float | Fraction = (b - current) if higher else (current - b)  # > 0: worse
+    limit_value: float | Fraction = as_decimal(c.max_worsening) if exact else c.max_worsening
     if c.relative:
-        worsening = (0.0 if delta <= 0 else math.inf) if b == 0 else delta / abs(b)
-        shown = _pct(worsening) if math.isfinite(worsening) else "an unbounded share (from 0)"
+        size = b if b > 0 else -b
+        worsening: float | Fraction = (0.0 if delta <= 0 else math.inf) if b == 0 else delta / size
+        shown = (
+            _pct(float(worsening), c.max_worsening)
+            if math.isfinite(worsening)
+            else "an unbounded share (from 0)"
+        )
         limit = _pct(c.max_worsening)
     else:
         worsening = delta
-        shown, limit = fmt(worsening), fmt(c.max_worsening)
+        shown, limit = fmt(float(worsening), (c.max_worsening,)), fmt(c.max_worsening)
     if worsening <= 0:
         word = "improved on" if delta < 0 else "equals"
-        return True, f"{fmt(current)} {word} the baseline {fmt(b)}"
-    ok = worsening <= c.max_worsening * (1 + 1e-9) + 1e-12
+        return True, f"{fmt(shown_current)} {word} the baseline {fmt(base.value)}"
+    # floats: a worsening equal to the limit must not fail on rounding
+    ok = worsening <= (limit_value if exact else c.max_worsening * (1 + 1e-9) + 1e-12)
     verb = "within" if ok else "more than"
     return ok, (
-        f"{fmt(current)} is worse than the baseline {fmt(b)} by {shown}, {verb} the {limit} allowed"
+        f"{fmt(shown_current)} is worse than the baseline {fmt(base.value)} by {shown}, "
+        f"{verb} the {limit} allowed"
     )
 
 
@@ -705,20 +884,21 @@ _COUNTS_AS = {"fail": "a failure", "warn": "a warning", "pass": "nothing"}
 
 
 class _BaselineIndex:
-    """The baseline's observations, found by :meth:`Observation.key`."""
+    """The baseline's observations, found by :meth:`Observation.key`: every number any check
+    of the policy reads, so each line can show its baseline value."""
 
     def __init__(self, policy: Policy, baselines: Sequence[Baseline]) -> None:
         self.given = bool(baselines)
         self._by_key: dict[tuple[Any, ...], dict[str, Observation]] = {}
         for b in baselines:
             if b.type == "blessing":
-                for rec in b.doc["observations"]:
+                for rec in [*b.doc["observations"], *(b.doc.get("recorded") or [])]:
                     o = _from_record(rec)
                     if o is not None:
                         self._add(o)
                 continue
             for check in policy.checks:
-                if check.change is not None and b.doc.get("kind") in check.kinds:
+                if b.doc.get("kind") in check.kinds:
                     for o in observe(check, b.doc, b.label):
                         if o.insufficient is None and o.value is not None:
                             self._add(o)
@@ -748,15 +928,39 @@ def _from_record(rec: Any) -> Observation | None:
             value=_num(rec.get("value")),
             ci_low=_num(rec.get("ci_low")),
             ci_high=_num(rec.get("ci_high")),
+            exact=_fraction(rec.get("exact")),
         )
     except KeyError:
         return None
 
 
-def _judge(policy: Policy, check: Check, o: Observation, index: _BaselineIndex) -> CheckOutcome:
-    def outcome(
-        status: Status, effect: Effect, reason: str, base: float | None = None
-    ) -> CheckOutcome:
+def _changes(
+    check: Check, o: Observation, base: Observation | None
+) -> tuple[float | None, float | None]:
+    """Candidate minus baseline, and that as a fraction of the baseline for relative checks."""
+    if base is None or base.value is None or o.value is None:
+        return None, None
+    if o.exact is not None and base.exact is not None:
+        change = float(o.exact - base.exact)
+    else:
+        change = o.value - base.value
+    relative = None
+    if check.change is not None and check.change.relative and base.value != 0:
+        relative = change / abs(base.value)
+    return change, relative
+
+
+def _judge(
+    policy: Policy,
+    check: Check,
+    o: Observation,
+    index: _BaselineIndex,
+    adjusted: Adjusted | None = None,
+) -> CheckOutcome:
+    base = index.lookup(o) if index.given and o.value is not None else None
+    change, relative = _changes(check, o, base)
+
+    def outcome(status: Status, effect: Effect, reason: str) -> CheckOutcome:
         if o.note and status != "INSUFFICIENT":
             reason = f"{reason} ({o.note})"
         return CheckOutcome(
@@ -770,7 +974,10 @@ def _judge(policy: Policy, check: Check, o: Observation, index: _BaselineIndex) 
             reason=reason,
             description=check.description,
             source=check.source,
-            baseline_value=base,
+            baseline_value=None if base is None else base.value,
+            change=change,
+            relative_change=relative,
+            adjusted=adjusted,
         )
 
     def insufficient(why: str) -> CheckOutcome:
@@ -792,11 +999,9 @@ def _judge(policy: Policy, check: Check, o: Observation, index: _BaselineIndex) 
     failed: list[str] = []
     passed: list[str] = []
     if check.min is not None or check.max is not None:
-        ok, text = _threshold_verdict(check, o)
+        ok, text = _threshold_verdict(check, o, adjusted)
         (passed if ok else failed).append(text)
-    base = None
     if check.change is not None:
-        base = index.lookup(o)
         if base is None:
             why = (
                 "no baseline given"
@@ -809,12 +1014,41 @@ def _judge(policy: Policy, check: Check, o: Observation, index: _BaselineIndex) 
         else:
             ok, text = _change_verdict(check, o, base)
             (passed if ok else failed).append(text)
-    base_value = base.value if base is not None else None
     if failed:
         if check.severity == "block":
-            return outcome("FAIL", "block", "; ".join(failed), base_value)
-        return outcome("WARN", "warn", "; ".join(failed), base_value)
-    return outcome("PASS", "none", "; ".join(passed), base_value)
+            return outcome("FAIL", "block", "; ".join(failed))
+        return outcome("WARN", "warn", "; ".join(failed))
+    return outcome("PASS", "none", "; ".join(passed))
+
+
+def _family(check: Check, observations: Sequence[Observation]) -> list[Adjusted | None]:
+    """Each observation's multiplicity-controlled decision (None: not part of the family)."""
+    if check.multiplicity == "none":
+        return [None] * len(observations)
+    members = [
+        i
+        for i, o in enumerate(observations)
+        if not o.insufficient
+        and o.value is not None
+        and o.ci_low is not None
+        and o.ci_high is not None
+    ]
+    decided = adjust(
+        check,
+        [
+            (
+                float(observations[i].value),  # type: ignore[arg-type]
+                float(observations[i].ci_low),  # type: ignore[arg-type]
+                float(observations[i].ci_high),  # type: ignore[arg-type]
+                observations[i].level or 0.95,
+            )
+            for i in members
+        ],
+    )
+    out: list[Adjusted | None] = [None] * len(observations)
+    for i, a in zip(members, decided, strict=True):
+        out[i] = a
+    return out
 
 
 def evaluate(
@@ -832,14 +1066,16 @@ def evaluate(
         Result documents, as dicts or as :class:`ResultInput` (which carry a file name and
         hash into the blessing).
     baselines
-        Result documents or blessings of the release to compare with, for checks with a
-        ``change`` threshold.
+        Result documents or blessings of the release to compare with. Checks with a
+        ``change`` threshold judge the change; every outcome whose number the baseline has
+        records the baseline value and the change.
 
     Returns
     -------
     GateDecision
-        One outcome per (check, observation); checks whose kinds match no result are listed as
-        skipped and do not count.
+        One outcome per (check, observation); checks whose kinds match no result, and checks
+        with only a change threshold when no baseline is given, are listed as skipped and do
+        not count.
 
     Raises
     ------
@@ -857,12 +1093,36 @@ def evaluate(
         matching = [r for r in inputs if r.kind in check.kinds]
         if not matching:
             reason = f"no {' or '.join(check.kinds)} result"
-            skipped.append(SkippedCheck(check.id, tuple(check.kinds), policy.ref, reason))
+            skipped.append(
+                SkippedCheck(
+                    check.id, tuple(check.kinds), policy.ref, reason, "kind", check.severity
+                )
+            )
             continue
-        for r in matching:
-            for o in observe(check, r.doc, r.label):
-                outcomes.append(_judge(policy, check, o, index))
-    if not outcomes:
+        if check.min is None and check.max is None and not base:
+            reason = "no baseline given to compare with (pass --baseline)"
+            seen = tuple(
+                o
+                for r in matching
+                for o in observe(check, r.doc, r.label)
+                if o.insufficient is None and o.value is not None
+            )
+            skipped.append(
+                SkippedCheck(
+                    check.id,
+                    tuple(check.kinds),
+                    policy.ref,
+                    reason,
+                    "baseline",
+                    check.severity,
+                    seen,
+                )
+            )
+            continue
+        observations = [o for r in matching for o in observe(check, r.doc, r.label)]
+        for o, adjusted in zip(observations, _family(check, observations), strict=True):
+            outcomes.append(_judge(policy, check, o, index, adjusted))
+    if not outcomes and all(s.why == "kind" for s in skipped):
         kinds = ", ".join(sorted({r.kind for r in inputs}))
         raise ConfigError(
             f"policy {policy.ref} has no check for {kinds} results, so nothing would be gated; "

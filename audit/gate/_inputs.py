@@ -23,8 +23,11 @@ __all__ = [
     "load_result_input",
 ]
 
-#: Version of the blessing format written by :func:`audit.gate.render_blessing`.
-BLESSING_VERSION = "1.0.0"
+#: Version of the blessing format written by :func:`audit.gate.render_blessing` (1.1.0 adds
+#: ``exit_code``, the ``no_decision`` decision, each observation's ``exact``, ``change`` and
+#: ``relative_change``, and ``recorded``: the numbers of change-only checks skipped for want of
+#: a baseline; 1.0.0 blessings are still read).
+BLESSING_VERSION = "1.1.0"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def load_baseline(path: str | Path) -> Baseline:
     """Read a baseline: a result document, or a blessing written by an earlier gate run.
 
     A blessing whose decision was ``blocked`` is refused: a baseline stands for a release that
-    passed the gate, and comparing against a blocked one would let a regression through.
+    passed the gate, and comparing against a blocked one would let a regression through. So is
+    a ``no_decision`` one, unless its policy let it through (exit code 0).
     """
     doc, digest = read_json(path, "baseline")
     return as_baseline(doc, Path(path).stem, str(path), digest)
@@ -95,7 +99,10 @@ def as_baseline(
             )
         if not isinstance(doc.get("observations"), list):
             raise DataError("the blessing has no observations list", file=path)
-        if doc.get("decision") != "passed":
+        accepted = doc.get("decision") == "passed" or (
+            doc.get("decision") == "no_decision" and doc.get("exit_code") == 0
+        )
+        if not accepted:
             raise DataError(
                 f"this blessing records a {doc.get('decision')!r} decision; a baseline must be "
                 "a release that passed the gate (pass its result document instead if you mean "

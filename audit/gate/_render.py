@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
+from dataclasses import asdict
 from typing import Any
 
-from audit.gate._evaluate import CheckOutcome, GateDecision, fmt
+from audit.gate._evaluate import CheckOutcome, GateDecision, Observation, fmt
 from audit.gate._inputs import BLESSING_VERSION
 
 __all__ = [
+    "comparison",
     "render_blessing",
     "render_junit",
     "render_lines",
@@ -35,6 +37,25 @@ def _value(o: CheckOutcome) -> str:
     return text
 
 
+def _signed(x: float) -> str:
+    return ("+" if x > 0 else "") + fmt(x)
+
+
+def _pct_change(x: float) -> str:
+    return ("+" if x > 0 else "") + f"{x * 100:.3g}%"
+
+
+def comparison(o: CheckOutcome) -> str:
+    """``baseline 0.944, change -0.076`` (``, -8.1%`` for a relative change threshold); empty
+    when the baseline has no such number."""
+    if o.baseline_value is None or o.change is None:
+        return ""
+    text = f"baseline {fmt(o.baseline_value)}, change {_signed(o.change)}"
+    if o.relative_change is not None:
+        text += f", {_pct_change(o.relative_change)}"
+    return text
+
+
 def _is_number(word: str) -> bool:
     try:
         float(word)
@@ -49,8 +70,12 @@ def _multi(decision: GateDecision) -> bool:
 
 def render_line(o: CheckOutcome, with_result: bool = False) -> str:
     """``FAIL          four-fifths  impact_ratio race=Other 0.61 [0.55, 0.67] min 0.8  default@1``
-    followed, unless it passed, by `` — why``."""
+    followed, unless it passed, by `` — why``. With a baseline, the candidate's value is
+    followed by ``(baseline 0.944, change -0.076)``."""
     head = f"{o.status:<12}  {o.check_id}  {o.metric} {o.observation.where()} {_value(o)}"
+    compared = comparison(o)
+    if compared:
+        head += f" ({compared})"
     text = f"{head} {o.threshold}  {o.policy}"
     if with_result:
         text += f"  in {o.result}"
@@ -72,8 +97,17 @@ def _blocking_checks(decision: GateDecision) -> list[str]:
     return list(dict.fromkeys(o.check_id for o in decision.outcomes if o.effect == "block"))
 
 
+_NO_DECISION_EXIT = {
+    3: "exit 3",
+    0: "exit 0: the policy accepts it (on_no_decision: pass)",
+    1: "exit 1: the policy blocks on it (on_no_decision: block)",
+}
+
+
 def render_verdict(decision: GateDecision) -> str:
-    """The one-line verdict, e.g. ``BLOCKED by default@1.0.0: 6 failed (four-fifths, ...)``."""
+    """The one-line verdict, e.g. ``BLOCKED by default@1.1.0: 6 failed (four-fifths, ...)``;
+    ``PASSED ...: nothing blocks``; ``NO DECISION under ...: no blocking check could be
+    judged``."""
     c = decision.counts()
     ref = decision.policy.ref
     parts = [f"{c['fail']} failed", f"{c['warn']} warned"]
@@ -88,11 +122,25 @@ def render_verdict(decision: GateDecision) -> str:
         parts.append(f"{len(insufficient)} insufficient ({how})")
     parts.append(f"{c['pass']} passed")
     if decision.skipped:
+        why = {
+            text: n
+            for key, text in (("kind", "no matching result"), ("baseline", "no baseline"))
+            if (n := sum(s.why == key for s in decision.skipped))
+        }
         noun = "check" if c["skipped"] == 1 else "checks"
-        parts.append(f"{c['skipped']} {noun} skipped (no matching result)")
+        if len(why) == 1:
+            parts.append(f"{c['skipped']} {noun} skipped ({next(iter(why))})")
+        else:
+            detail = ", ".join(f"{n} {text}" for text, n in why.items())
+            parts.append(f"{c['skipped']} {noun} skipped ({detail})")
+    if c["compared"]:
+        parts.append(f"{c['compared']} compared with the baseline")
     tail = ", ".join(parts)
-    if decision.blocked:
+    if decision.verdict == "blocked":
         return f"BLOCKED by {ref}: {', '.join(_blocking_checks(decision))} — {tail}"
+    if decision.verdict == "no_decision":
+        how = _NO_DECISION_EXIT.get(decision.exit_code, f"exit {decision.exit_code}")
+        return f"NO DECISION under {ref}: no blocking check could be judged — {tail}; {how}"
     return f"PASSED {ref}: nothing blocks — {tail}"
 
 
@@ -100,9 +148,11 @@ def render_junit(decision: GateDecision) -> str:
     """JUnit XML: one testsuite for the policy, one testcase per outcome.
 
     FAIL, and INSUFFICIENT that blocks, become ``<failure>``; INSUFFICIENT that does not block
-    and checks with no matching result become ``<skipped>`` (they could not be judged); WARN is
-    a passing testcase whose ``<system-out>`` says why it warned — JUnit has no warning state,
-    and a warning must not turn a CI test report red.
+    and skipped checks become ``<skipped>`` (they could not be judged); WARN is a passing
+    testcase whose ``<system-out>`` says why it warned — JUnit has no warning state, and a
+    warning must not turn a CI test report red. A NO DECISION verdict adds one testcase,
+    ``verdict``, with an ``<error>`` (or ``<skipped>`` when the policy accepts it), so a report
+    of nothing but skipped cases does not look green.
     """
     multi = _multi(decision)
     failures = sum(o.effect == "block" for o in decision.outcomes)
@@ -110,10 +160,18 @@ def render_junit(decision: GateDecision) -> str:
         o.status == "INSUFFICIENT" and o.effect != "block" for o in decision.outcomes
     ) + len(decision.skipped)
     tests = len(decision.outcomes) + len(decision.skipped)
+    no_decision = decision.verdict == "no_decision"
+    errors = 0
+    if no_decision:
+        tests += 1
+        if decision.exit_code == 0:
+            skipped += 1
+        else:
+            errors = 1
     counts = {
         "tests": str(tests),
         "failures": str(failures),
-        "errors": "0",
+        "errors": str(errors),
         "skipped": str(skipped),
         "time": "0",
     }
@@ -129,7 +187,9 @@ def render_junit(decision: GateDecision) -> str:
         ("policy", decision.policy.ref),
         ("policy_sha256", decision.policy.sha256 or ""),
         ("verdict", decision.verdict),
+        ("exit_code", str(decision.exit_code)),
         *((f"result:{r.label}", r.sha256 or "") for r in decision.results),
+        *((f"baseline:{b.label}", b.sha256 or "") for b in decision.baselines),
     ):
         ET.SubElement(props, "property", {"name": name, "value": value})
     for o in decision.outcomes:
@@ -163,6 +223,18 @@ def render_junit(decision: GateDecision) -> str:
             {"classname": f"{decision.policy.id}.{s.check_id}", "name": s.check_id, "time": "0"},
         )
         ET.SubElement(case, "skipped", {"message": s.reason})
+    if no_decision:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": f"{decision.policy.id}.verdict", "name": "no decision", "time": "0"},
+        )
+        verdict = render_verdict(decision)
+        tag = "skipped" if decision.exit_code == 0 else "error"
+        attrs = {"message": "no blocking check could be judged"}
+        if tag == "error":
+            attrs["type"] = "NO_DECISION"
+        ET.SubElement(case, tag, attrs).text = verdict
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -191,16 +263,57 @@ def _table(rows: list[CheckOutcome], multi: bool) -> list[str]:
     return lines
 
 
+def _comparison_table(rows: list[CheckOutcome], multi: bool) -> list[str]:
+    head = ["Status", "Check", "Metric", "Where", "Baseline", "Candidate", "Change"]
+    if multi:
+        head.insert(4, "Result")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for o in rows:
+        assert o.baseline_value is not None and o.change is not None
+        change = _signed(o.change)
+        if o.relative_change is not None:
+            change += f" ({_pct_change(o.relative_change)})"
+        cells = [
+            _ICON[o.status],
+            f"`{o.check_id}`",
+            o.metric,
+            o.observation.where(),
+            fmt(o.baseline_value),
+            _value(o),
+            change,
+        ]
+        if multi:
+            cells.insert(4, o.result)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+_TITLE = {
+    "blocked": "❌ Release gate: blocked",
+    "passed": "✅ Release gate: passed",
+    "no_decision": "❔ Release gate: no decision",
+}
+
+
 def render_markdown(decision: GateDecision) -> str:
-    """A job summary / PR comment: verdict, the outcomes that need attention, the rest folded."""
+    """A job summary / PR comment: verdict, the outcomes that need attention, a
+    baseline-vs-candidate table when a baseline was given, the rest folded."""
     multi = _multi(decision)
-    title = "❌ Release gate: blocked" if decision.blocked else "✅ Release gate: passed"
+    title = _TITLE[decision.verdict]
     out = [f"## {title} (`{decision.policy.ref}`)", "", render_verdict(decision), ""]
     rows = sorted(decision.outcomes, key=lambda o: _ORDER[o.status])
     attention = [o for o in rows if o.status != "PASS"]
     passed = [o for o in rows if o.status == "PASS"]
     if attention:
         out += [*_table(attention, multi), ""]
+    compared = [o for o in rows if o.baseline_value is not None and o.change is not None]
+    if compared:
+        out += [
+            f"### Baseline vs candidate ({len(compared)} numbers)",
+            "",
+            *_comparison_table(compared, multi),
+            "",
+        ]
     if passed:
         out += [f"<details><summary>{len(passed)} passed</summary>", ""]
         out += [*_table(passed, multi), "", "</details>", ""]
@@ -233,7 +346,8 @@ def render_markdown(decision: GateDecision) -> str:
 def render_blessing(decision: GateDecision) -> str:
     """The blessing: the decision, what it was made on (hashes) and every value checked.
 
-    A later run can pass it as ``--baseline``; only a ``passed`` blessing is accepted there.
+    A later run can pass it as ``--baseline``; only a blessing that let the release through
+    (``passed``, or ``no_decision`` with exit code 0) is accepted there.
     """
     from audit import __version__
 
@@ -241,6 +355,7 @@ def render_blessing(decision: GateDecision) -> str:
     doc = {
         "blessing_version": BLESSING_VERSION,
         "decision": decision.verdict,
+        "exit_code": decision.exit_code,
         "generated_at": decision.generated_at,
         "socialaudit_version": __version__,
         "policy": {"id": p.id, "version": p.version, "path": p.path, "sha256": p.sha256},
@@ -254,12 +369,30 @@ def render_blessing(decision: GateDecision) -> str:
         ],
         "counts": decision.counts(),
         "observations": [_record(o) for o in decision.outcomes],
+        # numbers of checks not judged for want of a baseline: the next run's baseline values
+        "recorded": [_recorded(s.check_id, o) for s in decision.skipped for o in s.observations],
         "skipped": [
             {"check": s.check_id, "kinds": list(s.kinds), "reason": s.reason}
             for s in decision.skipped
         ],
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+_RECORDED = (
+    "check", "result", "kind", "metric", "aggregation", "attribute", "group", "reference",
+    "value", "ci_low", "ci_high", "exact", "n",
+)  # fmt: skip
+
+
+def _recorded(check_id: str, o: Observation) -> dict[str, Any]:
+    rec = asdict(o)
+    for k in ("attribute", "group", "reference"):
+        if isinstance(rec[k], tuple):
+            rec[k] = list(rec[k])
+    rec["exact"] = None if o.exact is None else str(o.exact)
+    rec["check"] = check_id
+    return {k: rec[k] for k in _RECORDED}
 
 
 def _record(o: CheckOutcome) -> dict[str, Any]:
@@ -285,8 +418,11 @@ def _record(o: CheckOutcome) -> dict[str, Any]:
             "value",
             "ci_low",
             "ci_high",
+            "exact",
             "n",
             "insufficient",
             "baseline_value",
+            "change",
+            "relative_change",
         )
     }

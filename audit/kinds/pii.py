@@ -126,17 +126,19 @@ def run(spec: PiiSpec, progress: Progress | None = None) -> ResultDocument:
 def policy_metrics() -> PolicyMetrics:
     """A scan's counts (:data:`audit.pii._scan.SUMMARY_METRICS`, and per entity type
     :data:`~audit.pii._scan.ENTITY_SUMMARY_METRICS`), and a detector evaluation's
-    (``socialaudit pii-eval``, also ``kind: pii``): PERSON recall by group as confusion rates,
-    their summaries, and span scores per entity type."""
-    from audit.metrics import RATES, SUMMARIES
+    (``socialaudit pii-eval``, also ``kind: pii``): PERSON recall by group as the engine's
+    group table publishes it (:data:`audit.metrics._engine.TABLE`), and span scores per
+    entity type."""
+    from audit.metrics._engine import TABLE
     from audit.pii._eval import MATCH_MODES, SPAN_METRICS
     from audit.pii._scan import ENTITY_SUMMARY_METRICS, RECORD_METRICS, SUMMARY_METRICS
 
+    engine = PolicyMetrics.of_tables(TABLE)  # pii-eval's recall by group: the engine's table
     return PolicyMetrics(
-        group=frozenset({*RECORD_METRICS, *RATES, "impact_ratio"}),
-        disparity=frozenset(RATES),
+        group=frozenset({*RECORD_METRICS, *engine.group}),
+        disparity=engine.disparity,
         summary=frozenset(
-            {*SUMMARY_METRICS, *SUMMARIES}
+            {*SUMMARY_METRICS, *engine.summary}
             | {f"{{entity}}_{m}" for m in ENTITY_SUMMARY_METRICS}
             | {f"{{entity}}_{m}_{mode}" for m in SPAN_METRICS for mode in MATCH_MODES}
         ),

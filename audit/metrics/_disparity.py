@@ -2,7 +2,9 @@
 
 All functions take group rates shaped ``(..., groups)`` — one slice's groups on the last axis,
 optionally a stack of bootstrap resamples in front — and return one value per leading index, so
-the point estimate and every resample go through the same code.
+the point estimate and every resample go through the same code. They use only comparisons and
+arithmetic, so the same definitions also evaluate exactly on object arrays of
+:class:`fractions.Fraction` (the group report's exact point values).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +22,7 @@ __all__ = [
     "FOUR_FIFTHS",
     "SUMMARIES",
     "Summary",
+    "as_decimal",
     "four_fifths_verdict",
     "impact_ratio",
     "min_over_max",
@@ -143,16 +148,24 @@ SUMMARIES: dict[str, Summary] = {
     )
 }
 
-#: Impact-ratio threshold of the four-fifths rule, 29 CFR 1607.4(D).
-FOUR_FIFTHS = 0.8
+#: Impact-ratio threshold of the four-fifths rule, 29 CFR 1607.4(D): exactly 4/5 (compare
+#: with it, not with the float 0.8, whose exact value is a little above 4/5).
+FOUR_FIFTHS = Fraction(4, 5)
 
 
-def impact_ratio(favourable: Array, eligible: NDArray[np.bool_]) -> Array:
+def as_decimal(x: float | Fraction) -> Fraction:
+    """A threshold as the decimal the user wrote: ``0.8`` → 4/5 (``Fraction(0.8)`` would be the
+    binary float's value, 3602879701896397/4503599627370496)."""
+    return x if isinstance(x, Fraction) else Fraction(repr(float(x)))
+
+
+def impact_ratio(favourable: NDArray[Any], eligible: NDArray[np.bool_]) -> NDArray[Any]:
     """Four-fifths impact ratio: each group's rate of the favourable outcome over the highest
     such rate among ``eligible`` groups (29 CFR 1607.4(D)).
 
     ``favourable`` is shaped ``(..., groups)``; the result has the same shape, NaN everywhere
-    when no group is eligible or the highest rate is 0.
+    when no group is eligible or the highest rate is 0. An object array of
+    :class:`~fractions.Fraction` gives exact ratios.
     """
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no group is defined
@@ -160,26 +173,36 @@ def impact_ratio(favourable: Array, eligible: NDArray[np.bool_]) -> Array:
         return np.where(top > 0, favourable / np.where(top > 0, top, 1.0), np.nan)
 
 
-def four_fifths_verdict(impact_ratio: float | None, sufficient: bool) -> str:
+def four_fifths_verdict(impact_ratio: float | Fraction | None, sufficient: bool) -> str:
     """``pass``/``fail`` of the four-fifths rule for one group (29 CFR 1607.4(D)).
 
     The impact ratio is the group's rate of the favourable outcome divided by the highest such
-    rate among groups with sufficient evidence.
+    rate among groups with sufficient evidence. The rule counts only a ratio *less than* 4/5
+    as evidence of adverse impact, so a ratio of exactly 4/5 passes; given the exact ratio of
+    counts (a :class:`~fractions.Fraction`, as the audits pass it), 48/80 against 60/80 passes
+    and 47/80 fails, whatever their floats round to.
     """
     if not sufficient or impact_ratio is None:
         return "insufficient_evidence"
     return "pass" if impact_ratio >= FOUR_FIFTHS else "fail"
 
 
-def ratio_band_verdict(ratio: float | None, band: tuple[float, float], sufficient: bool) -> str:
+def ratio_band_verdict(
+    ratio: float | Fraction | None, band: tuple[float, float], sufficient: bool
+) -> str:
     """Whether a group-to-reference ratio lies in the fairness band.
 
     The default band ``[0.8, 1.25]`` is Aequitas' ``tau = 0.8`` rule (Saleiro et al. 2018,
     "Aequitas: A Bias and Fairness Audit Toolkit"): a disparity is fair when
-    ``tau <= ratio <= 1 / tau``.
+    ``tau <= ratio <= 1 / tau``. An exact ratio (a :class:`~fractions.Fraction`) is compared
+    with the band's edges as the decimals they were written as, so a ratio of exactly 4/5 or
+    5/4 is within the band.
     """
     if not sufficient:
         return "insufficient_evidence"
     if ratio is None:
         return "undefined"
+    if isinstance(ratio, Fraction):
+        lo, hi = as_decimal(band[0]), as_decimal(band[1])
+        return "within_band" if lo <= ratio <= hi else "outside_band"
     return "within_band" if band[0] <= ratio <= band[1] else "outside_band"

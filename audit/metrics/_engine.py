@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,13 +27,28 @@ from audit.metrics._group_report import (
     slice_records,
 )
 from audit.metrics._groups import Partition
-from audit.metrics._rates import FN, FP, RATES, TN, TP, rate_values
+from audit.metrics._rates import (
+    FN,
+    FP,
+    RATES,
+    SHARES,
+    TN,
+    TP,
+    PositiveOutcome,
+    Rate,
+    Share,
+    direction,
+    exact_rate_values,
+    rate_values,
+    share_values,
+)
 
 __all__ = [
     "EngineSettings",
     "GroupReport",
     "analyse_groups",
     "favourable_rate",
+    "group_table",
     "label_rules",
 ]
 
@@ -45,7 +61,10 @@ class EngineSettings:
     ----------
     reference
         Reference group for disparities: ``"largest"`` (default), ``"best"`` (the group with
-        the best value of each metric), or a mapping ``{attribute: group}`` naming it. Only a
+        the best value of each metric for the people scored — see
+        :func:`audit.metrics._rates.direction`: fewer errors, more correct decisions, and for
+        the selection rate and PPR lower when ``positive_outcome`` is adverse, higher when it is
+        favourable), or a mapping ``{attribute: group}`` naming it. Only a
         group with sufficient evidence is a reference; naming a suppressed or insufficient
         group is refused (:class:`~audit.exceptions.ConfigError`).
     min_positives, min_negatives
@@ -71,7 +90,7 @@ class EngineSettings:
     min_negatives: int = 30
     min_group_size: int = 10
     band: tuple[float, float] = (0.8, 1.25)
-    positive_outcome: Literal["adverse", "favourable"] = "adverse"
+    positive_outcome: PositiveOutcome = "adverse"
     bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
 
     def describe(self) -> dict[str, Any]:
@@ -123,27 +142,59 @@ def label_rules(
     ]
 
 
-def favourable_rate(selection_rate: NDArray[np.float64], adverse: bool) -> NDArray[np.float64]:
+def favourable_rate(selection_rate: NDArray[Any], adverse: bool) -> NDArray[Any]:
     """Rate of the favourable outcome: ``1 - SR`` when a positive decision is adverse."""
-    return 1.0 - selection_rate if adverse else selection_rate
+    # the integer 1 keeps exact (Fraction) rates exact
+    return 1 - selection_rate if adverse else selection_rate
 
 
-#: What the classification and moderation audits report per group. ``best`` follows each
-#: rate's direction in :data:`RATES`.
-TABLE = GroupTable(
-    published=tuple(RATES),
-    beside=("impact_ratio",),
-    compared=tuple(Compared(name, rate.better) for name, rate in RATES.items()),
-    summaries=tuple(CrossGroup(s.name, s.rates, s.compute) for s in SUMMARIES.values()),
-    verdicts=(Verdict("four_fifths", "impact_ratio", "four_fifths"),),
-)
+@functools.cache
+def group_table(positive_outcome: PositiveOutcome) -> GroupTable:
+    """What the classification and moderation audits report per group: every rate of
+    :data:`RATES` and share of :data:`SHARES`, the impact ratio beside them, each compared with
+    the reference, and the :data:`SUMMARIES`. ``best`` follows each metric's direction, which
+    for the selection rate and PPR depends on ``positive_outcome``."""
+    metrics: dict[str, Rate | Share] = {**RATES, **SHARES}
+    return GroupTable(
+        published=tuple(metrics),
+        beside=("impact_ratio",),
+        compared=tuple(
+            Compared(name, direction(m.better, positive_outcome)) for name, m in metrics.items()
+        ),
+        summaries=tuple(
+            CrossGroup(s.name, s.rates, s.compute, exact=True) for s in SUMMARIES.values()
+        ),
+        verdicts=(Verdict("four_fifths", "impact_ratio", "four_fifths"),),
+    )
+
+
+#: The table of the default, adverse positive outcome. The metric names are the same for both
+#: outcomes (only which way ``best`` reads the selection rate and PPR differs), so the registry's
+#: policy metrics read them here.
+TABLE = group_table("adverse")
 
 
 def _group_rates(
     counts: NDArray[np.float64], evidence: Evidence, adverse: bool
 ) -> dict[str, NDArray[np.float64]]:
-    """Every rate, the favourable-outcome rate and the impact ratio from ``(..., G, 4)``."""
-    out = rate_values(counts)
+    """Every rate and share, the favourable-outcome rate and the impact ratio from
+    ``(..., G, 4)``."""
+    out = {**rate_values(counts), **share_values(counts)}
+    out["favourable_rate"] = favourable_rate(out["selection_rate"], adverse)
+    out["impact_ratio"] = impact_ratio(out["favourable_rate"], evidence.sufficient)
+    return out
+
+
+def _exact_group_rates(
+    counts: NDArray[np.float64], evidence: Evidence, adverse: bool
+) -> dict[str, NDArray[np.object_]]:
+    """:func:`_group_rates` of one slice's counts ``(G, 4)`` in exact arithmetic: the same
+    definitions evaluated on :class:`fractions.Fraction` (NaN where undefined)."""
+    out: dict[str, NDArray[np.object_]] = {}
+    for name, values in exact_rate_values(counts).items():
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = [np.nan if v is None else v for v in values]
+        out[name] = arr
     out["favourable_rate"] = favourable_rate(out["selection_rate"], adverse)
     out["impact_ratio"] = impact_ratio(out["favourable_rate"], evidence.sufficient)
     return out
@@ -210,6 +261,7 @@ def analyse_groups(
 
     rules = ReportRules(settings.reference, settings.band, level)
     adverse = settings.positive_outcome == "adverse"
+    table = group_table(settings.positive_outcome)
     records = GroupRecords()
     for sl in (partition.slice(tuple(cols)) for cols in slices):
         counts = sl.aggregate(cell_counts)  # (G, 4)
@@ -226,12 +278,13 @@ def analyse_groups(
         )
         records.extend(
             slice_records(
-                TABLE,
+                table,
                 rules,
                 evidence,
                 _group_rates(counts, evidence, adverse),
                 None if boot is None else _group_rates(boot, evidence, adverse),
                 {"n": n, "positives": pos, "negatives": neg},
+                _exact_group_rates(counts, evidence, adverse),
             )
         )
 

@@ -16,7 +16,11 @@ written here once:
   group's difference and ratio to it, with percentile-bootstrap intervals and the fairness-band
   verdict (Saleiro et al. 2018, "Aequitas: A Bias and Fairness Audit Toolkit");
 * **cross-group summaries** over the sufficient groups where the summary is defined, each
-  listing the groups it includes and the ones it leaves out.
+  listing the groups it includes and the ones it leaves out;
+* **exact point values** where a kind can give them (ratios of integer counts): the point value
+  of each such metric, disparity and summary is evaluated in :class:`fractions.Fraction`
+  arithmetic by the same functions, written beside its float as ``exact: "p/q"``, and every
+  verdict at a threshold (four-fifths, band) is decided on it — never on a rounded float.
 
 A kind describes what it reports once, as a :class:`GroupTable`, and hands over per slice the
 unit counts and evidence counts (:func:`assess`), the point values of its metrics per group and
@@ -31,6 +35,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -49,12 +54,14 @@ __all__ = [
     "Direction",
     "Evidence",
     "EvidenceRule",
+    "Exact",
     "GroupRecords",
     "GroupTable",
     "Grouping",
     "Reference",
     "ReportRules",
     "Verdict",
+    "as_fractions",
     "assess",
     "cross_group",
     "group_label",
@@ -69,8 +76,41 @@ Label = str | list[str]
 #: value of each metric, or ``{attribute: group}`` naming it.
 Reference = Literal["largest", "best"] | Mapping[str, str]
 
-#: Which way a metric is better for the people measured; ``best`` picks the reference by it.
+#: Which way a metric is better for the people measured; ``best`` picks the reference by it
+#: (``neutral``: neither, so ``best`` falls back to the largest group for that metric).
 Direction = Literal["higher", "lower", "neutral"]
+
+#: Exact point values of some metrics per group, shape ``(groups,)``, as object arrays of
+#: :class:`fractions.Fraction` (NaN where undefined): the same metric functions evaluated on
+#: integer counts.
+Exact = Mapping[str, NDArray[np.object_]]
+
+
+def as_fractions(counts: ArrayLike) -> NDArray[np.object_] | None:
+    """Counts as an object array of :class:`fractions.Fraction`, to evaluate a kind's metric
+    functions exactly; None when any count is not a whole number (nothing exact to say)."""
+    c = np.asarray(counts, dtype=np.float64)
+    if not np.isfinite(c).all() or (c != np.rint(c)).any():
+        return None
+    out = np.empty(c.shape, dtype=object)
+    out.flat[:] = [Fraction(int(v)) for v in c.ravel()]
+    return out
+
+
+def _exact(x: Any) -> Fraction | None:
+    """A value of exact arithmetic as a Fraction (None for NaN or anything inexact)."""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x.item()
+    if isinstance(x, int) and not isinstance(x, bool):
+        return Fraction(x)
+    return x if isinstance(x, Fraction) else None
+
+
+def _with_exact(est: dict[str, Any], exact: Fraction | None) -> dict[str, Any]:
+    """An estimate record whose point value is the exact one (written as ``"p/q"``)."""
+    if exact is None or est.get("value") is None:
+        return est
+    return {**est, "value": float(exact), "exact": str(exact)}
 
 
 def group_label(group: GroupKey) -> Label:
@@ -252,7 +292,8 @@ def pick_reference(
 
     Only a group with sufficient evidence is ever a reference. ``largest`` is the group with
     the most units; ``best`` the group with the best value of the metric (lowest when lower is
-    better, else highest); a named group must be published and sufficient, or this raises.
+    better, highest when higher is; for a ``neutral`` metric, which has no better side, the
+    largest group); a named group must be published and sufficient, or this raises.
 
     Raises
     ------
@@ -266,7 +307,7 @@ def pick_reference(
     eligible = evidence.sufficient
     if not eligible.any():
         return None
-    if reference == "best":
+    if reference == "best" and better != "neutral":
         v = np.where(eligible, values, np.nan)
         if np.isnan(v).all():
             return None
@@ -307,6 +348,10 @@ class CrossGroup:
     explain
         Optional note on a defined value: given the inputs over the included groups and their
         labels, a sentence or None (the face audit's "unbounded" ratio).
+    exact
+        Whether ``compute`` also works on object arrays of :class:`fractions.Fraction` (it uses
+        only comparisons and arithmetic): then, when every input is exact for every included
+        group, the point value is computed exactly too.
     """
 
     name: str
@@ -314,6 +359,7 @@ class CrossGroup:
     compute: Callable[..., Any]
     min_groups: int = 2
     explain: Callable[[Sequence[Array], Sequence[Label]], str | None] | None = None
+    exact: bool = False
 
 
 VerdictRule = Literal["four_fifths", "band", "reference"]
@@ -409,12 +455,14 @@ class CrossGroupValue:
     excluded_insufficient: list[Label]
     excluded_undefined: list[Label]
     note: str | None
+    exact: Fraction | None = None
 
     def record(self, level: float) -> dict[str, Any]:
         """``{value, ci_low, ci_high, groups_included, groups_excluded_insufficient, ...}``;
-        ``groups_excluded_undefined`` and ``note`` only when there is something to say."""
+        ``exact``, ``groups_excluded_undefined`` and ``note`` only when there is something to
+        say."""
         out: dict[str, Any] = {
-            **estimate(self.point, self.resampled, level),
+            **_with_exact(estimate(self.point, self.resampled, level), self.exact),
             "groups_included": self.included,
             "groups_excluded_insufficient": self.excluded_insufficient,
         }
@@ -437,6 +485,7 @@ def cross_group(
     evidence: Evidence,
     values: Mapping[str, Array],
     resampled: Mapping[str, Array] | None = None,
+    exact: Exact | None = None,
 ) -> CrossGroupValue:
     """A summary over the groups with sufficient evidence where it is defined.
 
@@ -466,7 +515,19 @@ def cross_group(
     if resampled is not None and all(name in resampled for name in spec.inputs):
         boot = _quiet(spec.compute, *(resampled[name][:, mask] for name in spec.inputs))
     note = spec.explain(args, included) if spec.explain is not None else None
-    return CrossGroupValue(point, boot, included, excluded, undefined, note)
+    return CrossGroupValue(
+        point, boot, included, excluded, undefined, note, _exact_summary(spec, mask, exact)
+    )
+
+
+def _exact_summary(spec: CrossGroup, mask: NDArray[np.bool_], exact: Exact | None) -> Any:
+    """The summary in exact arithmetic, when every input of every included group is exact."""
+    if not spec.exact or exact is None or not all(name in exact for name in spec.inputs):
+        return None
+    args = [np.asarray(exact[name], dtype=object)[mask] for name in spec.inputs]
+    if any(_exact(x) is None for a in args for x in a):
+        return None
+    return _exact(_quiet(spec.compute, *args))
 
 
 # --------------------------------------------------------------------------- one slice
@@ -488,6 +549,7 @@ def slice_records(
     values: Mapping[str, Array],
     resampled: Mapping[str, Array] | None,
     counts: Mapping[str, ArrayLike],
+    exact: Exact | None = None,
 ) -> GroupRecords:
     """The result records of one slice.
 
@@ -508,6 +570,9 @@ def slice_records(
     counts
         Count columns of the group records, in order after ``group`` (``n``, ``positives``,
         ...); written as integers, NaN as null.
+    exact
+        Exact point values of the metrics that have them (:data:`Exact`); their group,
+        disparity and summary records carry ``exact`` and verdicts are decided on it.
 
     Returns
     -------
@@ -517,11 +582,19 @@ def slice_records(
     grouping, level = evidence.grouping, rules.level
     shown, sufficient = evidence.shown, evidence.sufficient
     boot = resampled or {}
+    exact = exact or {}
+
+    def exact_at(metric: str, g: int) -> Fraction | None:
+        return _exact(exact[metric][g]) if metric in exact else None
+
     intervals: dict[str, list[Interval]] = {}
     for m in (*table.published, *table.beside):
         iv = percentile_interval(values[m], boot.get(m), level)
         assert isinstance(iv, list)
         intervals[m] = iv
+
+    def group_estimate(metric: str, g: int) -> dict[str, Any]:
+        return _with_exact(intervals[metric][g].as_dict(), exact_at(metric, g))
 
     out = GroupRecords()
     refs = {
@@ -542,8 +615,17 @@ def slice_records(
                 ratio = _ratio(v[g], v[ref])
                 b_diff = None if b is None else b[:, g] - b[:, ref]
                 b_ratio = None if b is None else _ratio(b[:, g], b[:, ref])
-            r = estimate(ratio, b_ratio, level)
-            verdict = ratio_band_verdict(r["value"], rules.band, bool(sufficient[g]))
+            e_g, e_ref = exact_at(c.metric, g), exact_at(c.metric, ref)
+            e_diff = e_ratio = None
+            if e_g is not None and e_ref is not None:
+                e_diff = e_g - e_ref
+                e_ratio = e_g / e_ref if e_ref > 0 else None
+            r = _with_exact(estimate(ratio, b_ratio, level), e_ratio)
+            verdict = ratio_band_verdict(
+                e_ratio if e_ratio is not None and r["value"] is not None else r["value"],
+                rules.band,
+                bool(sufficient[g]),
+            )
             compared_verdict[c.metric, g] = verdict
             out.disparities.append(
                 {
@@ -551,7 +633,7 @@ def slice_records(
                     "group": evidence.label(g),
                     "reference": evidence.label(ref),
                     "metric": c.metric,
-                    "difference": estimate(diff, b_diff, level),
+                    "difference": _with_exact(estimate(diff, b_diff, level), e_diff),
                     "ratio": r,
                     "verdict": verdict,
                 }
@@ -582,7 +664,9 @@ def slice_records(
                     else compared_verdict[rule.metric, g]
                 )
                 continue
-            value = intervals[rule.metric][g].value
+            value: float | Fraction | None = intervals[rule.metric][g].value
+            if value is not None and exact_at(rule.metric, g) is not None:
+                value = exact_at(rule.metric, g)
             verdicts[rule.key] = (
                 four_fifths_verdict(value, ok)
                 if rule.rule == "four_fifths"
@@ -594,8 +678,8 @@ def slice_records(
                 "attribute": grouping.attribute,
                 "group": evidence.label(g),
                 **{k: _count(c[g]) for k, c in columns.items()},
-                "metrics": {m: intervals[m][g].as_dict() for m in table.published},
-                **{m: intervals[m][g].as_dict() for m in table.beside},
+                "metrics": {m: group_estimate(m, g) for m in table.published},
+                **{m: group_estimate(m, g) for m in table.beside},
                 "verdicts": verdicts,
             }
         )
@@ -605,7 +689,7 @@ def slice_records(
             {
                 "attribute": grouping.attribute,
                 "metric": spec.name,
-                **cross_group(spec, evidence, values, resampled).record(level),
+                **cross_group(spec, evidence, values, resampled, exact).record(level),
             }
         )
     return out

@@ -11,7 +11,10 @@ bias audit of the detector itself.
 To resemble stored social posts rather than support-desk messages, a share of the posts is
 wrapped in slang, hashtags and emoji, and a share carries no PII at all.
 
-Everything is seeded: the same raw data, ``n`` and ``seed`` give the same corpus.
+Everything is seeded, and nothing reads the clock: the same raw data, ``n`` and ``seed`` give a
+byte-identical corpus on any day. (Faker's own ``date_time()``, ``date_of_birth()``, ``year()``
+and ``day_of_week()`` draw up to *now*, so a corpus made with them drifts from one day to the
+next; the date slots here are drawn between fixed bounds around :data:`REFERENCE_DATE`.)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import random
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,7 @@ from audit.exceptions import DataError
 
 __all__ = [
     "EVAL_ENTITIES",
+    "REFERENCE_DATE",
     "Identity",
     "LabelledPost",
     "RawData",
@@ -264,6 +269,12 @@ def card_number(rng: random.Random, brand: str | None = None) -> str:
 # --- the generator --------------------------------------------------------------------------
 
 
+#: The corpus's fixed "today": dates in posts lie between 1 January 1970 and this day, and dates
+#: of birth give ages of 18 to 90 on it.
+REFERENCE_DATE = date(2025, 1, 1)
+_EARLIEST = datetime(1970, 1, 1)
+
+
 class _Filler:
     """Values for every template slot; knows which slots are labelled and how."""
 
@@ -279,6 +290,18 @@ class _Filler:
         self.us = self.fakers["en_US"]
         self.female = [p for p in raw.identities if p.gender == "female"]
         self.male = [p for p in raw.identities if p.gender == "male"]
+
+    def moment(self) -> datetime:
+        """A date and time between 1970 and :data:`REFERENCE_DATE` (never the clock)."""
+        end = datetime.combine(REFERENCE_DATE, datetime.min.time())
+        return self.us.date_time_between(start_date=_EARLIEST, end_date=end)
+
+    def birthday(self) -> date:
+        """A date of birth of someone 18 to 90 years old on :data:`REFERENCE_DATE`."""
+        ref = REFERENCE_DATE
+        return self.us.date_between(
+            start_date=ref.replace(year=ref.year - 91), end_date=ref.replace(year=ref.year - 18)
+        )
 
     def person(self, pool: list[Identity] | None = None) -> Identity:
         return self.rng.choice(pool or self.raw.identities)
@@ -355,10 +378,10 @@ class _Filler:
             "state_abbr": self.us.state_abbr,
             "url": self.us.url,
             "job": self.us.job,
-            "date_time": lambda: self.us.date_time().strftime("%B %d, %Y %H:%M"),
-            "date_of_birth": lambda: self.us.date_of_birth().strftime("%m/%d/%Y"),
-            "year": lambda: str(self.us.year()),
-            "day_of_week": self.us.day_of_week,
+            "date_time": lambda: self.moment().strftime("%B %d, %Y %H:%M"),
+            "date_of_birth": lambda: self.birthday().strftime("%m/%d/%Y"),
+            "year": lambda: str(self.moment().year),
+            "day_of_week": lambda: self.moment().strftime("%A"),
             "age": lambda: str(r.randint(18, 90)),
             "us_driver_license": lambda: self.us.bothify("?#######").upper(),
         }

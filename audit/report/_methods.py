@@ -60,16 +60,20 @@ def definition(name: str, documents: Iterable[dict[str, Any]] = ()) -> tuple[str
     Parameters
     ----------
     name
-        A rate (``fpr``), a disparity summary (``equalized_odds_difference``), a bias AUC, the
-        per-group ``impact_ratio``, or a metric an audit defines in ``metric_definitions``.
+        A rate (``fpr``), a share (``ppr``), a disparity summary
+        (``equalized_odds_difference``), a bias AUC, the per-group ``impact_ratio``, or a metric
+        an audit defines in ``metric_definitions``.
     documents
         Result documents consulted, in order, for metrics the engine does not define.
     """
     from audit.metrics import RATES, SUMMARIES
     from audit.metrics._disparity import four_fifths_verdict
+    from audit.metrics._rates import SHARES
 
     if name in RATES:
         return RATES[name].title, RATES[name].definition
+    if name in SHARES:
+        return SHARES[name].title, SHARES[name].definition
     if name in SUMMARIES:
         return name.replace("_", " "), SUMMARIES[name].definition
     if name in _AUC_NAMES.values():

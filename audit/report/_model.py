@@ -118,6 +118,11 @@ class AuditContext:
         return (attr_name(attribute), group_name(group)) in self.suppressed
 
 
+#: Metric columns of one appendix table of a slice's groups (more continue in another table):
+#: seven estimates with their intervals is what fits a card at 1024 px and an A4 page.
+FULL_TABLE_METRICS = 7
+
+
 def slug(text: str) -> str:
     """An HTML id fragment: lower case, letters, digits and dashes."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
@@ -349,10 +354,17 @@ def _slice_section(
         (s.get("value") is None for s in summ),
     )
 
-    # 4. the full table (appendix)
-    all_metrics: dict[str, None] = {}
+    # 4. the full table (appendix); metrics beyond the first FULL_TABLE_METRICS continue in
+    # further tables of the same groups, so that no table is wider than its card
+    every_metric: dict[str, None] = {}
     for g in rows:
-        all_metrics.update(dict.fromkeys(g.get("metrics", {})))
+        every_metric.update(dict.fromkeys(g.get("metrics", {})))
+    metric_names = list(every_metric)
+    all_metrics = metric_names[:FULL_TABLE_METRICS]
+    more_metrics = [
+        metric_names[i : i + FULL_TABLE_METRICS]
+        for i in range(FULL_TABLE_METRICS, len(metric_names), FULL_TABLE_METRICS)
+    ]
     has_labels = any("positives" in g for g in rows)
     has_ir = any(g.get("impact_ratio") is not None for g in rows)
     full_cols: list[tuple[str, Any]] = [("group", "text"), ("n", "int")]
@@ -387,6 +399,17 @@ def _slice_section(
         "charts": charts,
         "summary": summary_table if any(s.get("value") is not None for s in summ) else None,
         "full_table": table(full_cols, full_rows, muted),
+        "full_table_more": [
+            table(
+                [("group", "text"), ("n", "int"), *((_title(m, docs), metric_fmt(m)) for m in ms)],
+                (
+                    [n, g.get("n"), *(est(g["metrics"].get(m)) for m in ms)]
+                    for g, n in zip(rows, names, strict=True)
+                ),
+                muted,
+            )
+            for ms in more_metrics
+        ],
         "disparity_table": disparity_table,
         "suppressed": suppressed,
         "all_insufficient": all(muted),

@@ -74,7 +74,7 @@ def test_a_classification_scan_reads_its_test_set_from_s3(aws: AwsEnv, tmp_path:
         i["sha256"] for i in direct["provenance"]["inputs"] if i["role"] == "data"
     )
     assert view["reports"] == {"html": "ok", "pdf": "ok"}  # rendered by the aggregator
-    assert view["gate"]["policy"] == "default@1.0.0"
+    assert view["gate"]["policy"] == "default@1.1.0"
     html = make_backend(aws.settings, clients=aws.clients).store.get_blob(
         scans.report_key(view["id"], "html")
     )

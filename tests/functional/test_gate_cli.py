@@ -13,7 +13,7 @@ import yaml
 
 import audit.cli as cli
 from tests.conftest import FIXTURES, ROOT
-from tests.unit.test_gate import group, result, summary
+from tests.unit.test_gate import est, group, result, summary
 
 DEFAULT = str(ROOT / "policies" / "default.yaml")
 BAD = FIXTURES / "policies"
@@ -148,9 +148,15 @@ def test_regression_against_a_baseline_result(
     assert got == code, out
     if code:
         assert "is worse than the baseline" in out
-    # without the baseline the change-only check cannot be judged: a warning, not a pass
+    # without the baseline the change-only check cannot be judged: no decision, not a pass
     got, out, _ = run(["gate", "--policy", pol, cur], capsys)
-    assert got == 0 and "no baseline given to compare with" in out
+    assert got == 3, out
+    assert "no baseline given to compare with (pass --baseline)" in out
+    assert (
+        out.strip()
+        .splitlines()[-1]
+        .startswith("NO DECISION under ci@2: no blocking check could be judged")
+    )
 
 
 def test_artefacts_and_blessing_roundtrip(tmp_path, capsys):
@@ -175,7 +181,8 @@ def test_artefacts_and_blessing_roundtrip(tmp_path, capsys):
         f"blessing written to {art / 'blessing.json'}",
     ]
     suite = ET.parse(art / "gate.xml").getroot().find("testsuite")
-    assert (suite.get("tests"), suite.get("failures")) == ("4", "0")
+    # two groups under four-fifths; the change-only check is skipped (no baseline yet)
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "0", "1")
     md = (art / "gate.md").read_text()
     assert "## ✅ Release gate: passed (`ci@2`)" in md and "| Status | Check |" in md
     blessing = json.loads((art / "blessing.json").read_text())
@@ -269,7 +276,7 @@ def test_audit_config_runs_audits_then_gates(tmp_path, capsys):
     assert "FAIL          four-fifths  impact_ratio group=muslim" in out
     assert "FAIL          bpsn-auc-floor  bpsn_auc group=muslim" in out
     assert "SKIPPED       face-fmr-differential  no face result" in out
-    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.0.0")
+    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.1.0")
     doc = json.loads(written.read_text())
     assert (
         doc["provenance"]["policy_sha256"] == hashlib.sha256(Path(DEFAULT).read_bytes()).hexdigest()
@@ -411,7 +418,7 @@ def test_audit_config_runs_every_kind_of_audit(tmp_path, monkeypatch, capsys):
     assert women["verdicts"]["four_fifths"] == "fail"  # the housing ad's skew, pooled
     pii = json.loads((results / "pii.json").read_text())
     assert pii["pii"]["records"]["scanned"] == 4 and "example.com" not in json.dumps(pii)
-    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.0.0")
+    assert out.strip().splitlines()[-1].startswith("BLOCKED by default@1.1.0")
 
 
 def test_an_audit_config_error_in_a_new_kind_names_the_line_and_key(tmp_path, capsys):
@@ -458,7 +465,7 @@ def test_default_policy_blocks_compas(samples, tmp_path, capsys):
         line.startswith("FAIL          equalized-odds  equalized_odds_difference race ")
         for line in lines
     )
-    assert lines[-1].startswith("BLOCKED by default@1.0.0: four-fifths, equalized-odds")
+    assert lines[-1].startswith("BLOCKED by default@1.1.0: four-fifths, equalized-odds")
 
 
 def test_documented_config_and_ci_examples_are_valid():
@@ -470,3 +477,350 @@ def test_documented_config_and_ci_examples_are_valid():
         text = (ROOT / "docs" / "ci" / name).read_text()
         yaml.safe_load(text)
         assert "socialaudit audit --config audit.yaml" in text and "--baseline" in text
+
+
+# --- issue 15: never "PASSED" on nothing, exact rules, regressions that show ---------------
+
+TYPO = """\
+  - id: accuracy-floor
+    source: convention
+    kinds: [classification]
+    metric: acuracy
+    aggregation: per_group
+    min: 0.6
+"""
+
+
+def test_a_misspelt_metric_exits_2_naming_line_key_and_the_fix(tmp_path, capsys):
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block") + TYPO)
+    code, out, err = run(["gate", "--policy", pol, fair(tmp_path)], capsys)
+    assert code == 2 and out == ""
+    flat = " ".join(err.split())
+    assert (
+        f"{pol}, line 15: checks[1].metric: unknown metric 'acuracy' for classification "
+        "(per group) (did you mean 'accuracy'?); known: accuracy, fdr, fnr, for, fpr, "
+        "impact_ratio, npv, ppr, precision, selection_rate, tnr, tpr"
+    ) in flat
+    # a summary metric read per group: the aggregation is named
+    pol.write_text(pol.read_text().replace("metric: acuracy", "metric: fpr_difference"))
+    code, _, err = run(["gate", "--policy", pol, fair(tmp_path)], capsys)
+    assert code == 2 and "(it is read with aggregation: summary)" in " ".join(err.split())
+
+
+def test_a_metric_of_your_own_is_declared_in_custom_metrics(tmp_path, capsys):
+    body = FOUR_FIFTHS.format(severity="block") + TYPO.replace("acuracy", "f1")
+    pol = policy_file(tmp_path, body)
+    code, _, err = run(["gate", "--policy", pol, fair(tmp_path)], capsys)
+    assert code == 2 and "a metric of your own from --metric? list it in custom_metrics" in (
+        " ".join(err.split())
+    )
+    pol.write_text(pol.read_text().replace("checks:\n", "custom_metrics: [f1]\nchecks:\n"))
+    doc = result(
+        groups=[group("race", "a"), group("race", "b")],
+        custom_metrics=[{"attribute": "race", "group": "b", "metrics": {"f1": 0.7}}],
+    )
+    code, out, _ = run(["gate", "--policy", pol, write(tmp_path / "f1.json", doc)], capsys)
+    assert code == 0, out
+    assert "PASS          accuracy-floor  f1 race=b 0.7 min 0.6  ci@2" in out
+    # a kind that computes no --metric ones cannot read it
+    pol.write_text(
+        pol.read_text().replace(
+            "kinds: [classification]\n    metric: f1", "kinds: [face]\n    metric: f1"
+        )
+    )
+    code, _, err = run(["gate", "--policy", pol, fair(tmp_path)], capsys)
+    assert code == 2 and "custom metric 'f1' for face" in " ".join(err.split())
+
+
+def _unjudgeable(tmp_path):
+    doc = result(
+        groups=[
+            group("race", "a", impact=1.0, evidence="insufficient_evidence", n=20),
+            group("race", "b", impact=0.3, evidence="insufficient_evidence", n=20),
+        ]
+    )
+    return write(tmp_path / "thin.json", doc)
+
+
+def test_nothing_judged_is_no_decision_exit_3(tmp_path, capsys):
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block"))
+    art = tmp_path / "art"
+    code, out, _ = run(
+        ["gate", "--policy", pol, _unjudgeable(tmp_path), "--junit", art / "j.xml",
+         "--markdown", art / "g.md", "--blessing", art / "b.json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 3
+    assert out.strip().splitlines()[-1] == (
+        "NO DECISION under ci@2: no blocking check could be judged — 0 failed, 0 warned, "
+        "2 insufficient (2 warn), 0 passed; exit 3"
+    )
+    assert "PASSED" not in out
+    suite = ET.parse(art / "j.xml").getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("errors"), suite.get("skipped")) == ("3", "1", "2")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert (props["verdict"], props["exit_code"]) == ("no_decision", "3")
+    error = suite.find("testcase[@name='no decision']/error")
+    assert error is not None and error.get("type") == "NO_DECISION"
+    assert (art / "g.md").read_text().startswith("## ❔ Release gate: no decision (`ci@2`)")
+    blessing = json.loads((art / "b.json").read_text())
+    assert (blessing["decision"], blessing["exit_code"]) == ("no_decision", 3)
+    # a release that decided nothing is no baseline for the next one
+    code, _, err = run(
+        ["gate", "--policy", pol, fair(tmp_path), "--baseline", art / "b.json"], capsys
+    )
+    assert code == 2 and "records a 'no_decision' decision" in err
+
+
+@pytest.mark.parametrize(
+    ("rule", "code", "tail"),
+    [
+        ("pass", 0, "exit 0: the policy accepts it (on_no_decision: pass)"),
+        ("block", 1, "exit 1: the policy blocks on it (on_no_decision: block)"),
+    ],
+)
+def test_a_policy_opts_in_to_accepting_no_decision(tmp_path, capsys, rule, code, tail):
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block"))
+    pol.write_text(pol.read_text().replace("checks:\n", f"on_no_decision: {rule}\nchecks:\n"))
+    got, out, _ = run(["gate", "--policy", pol, _unjudgeable(tmp_path)], capsys)
+    assert got == code
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("NO DECISION under ci@2: no blocking check could be judged")
+    assert last.endswith(tail)
+
+
+def test_warnings_alone_do_not_make_a_decision_when_a_blocking_check_applies(tmp_path, capsys):
+    body = FOUR_FIFTHS.format(severity="block") + FOUR_FIFTHS.replace(
+        "id: four-fifths", "id: soft"
+    ).format(severity="warn").replace("per_group", "worst_group")
+    pol = policy_file(tmp_path, body)
+    doc = result(
+        groups=[
+            group("race", "a", impact=1.0, evidence="insufficient_evidence", n=20),
+            group("race", "b", impact=0.9),
+        ]
+    )
+    # the blocking check judges b: a decision
+    code, out, _ = run(["gate", "--policy", pol, write(tmp_path / "d.json", doc)], capsys)
+    assert code == 0 and "PASSED ci@2" in out
+
+
+def _classification_csv(path, favourable_g):
+    """80 rows per group; a positive decision is adverse, so the favourable outcome is 0."""
+    rows = ["id,label,decision,race"]
+    for name, fav in (("ref", 60), ("g", favourable_g)):
+        for i in range(80):
+            rows.append(f"{name}{i},{i % 2},{int(i >= fav)},{name}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("favourable", "code", "line"),
+    [
+        (48, 0, "PASS          four-fifths  impact_ratio race=g 0.8 ["),
+        (47, 1, "FAIL          four-fifths  impact_ratio race=g 0.783 ["),
+    ],
+)
+def test_exactly_four_fifths_passes_audit_and_gate(tmp_path, capsys, favourable, code, line):
+    """29 CFR 1607.4(D) counts only ratios below 4/5: 48/80 against 60/80 is exactly 4/5 (in
+    floats 0.7999999999999999), decided from the counts in the result and in the gate."""
+    out_json = tmp_path / "r.json"
+    got, _, err = run(
+        ["classification", "--data", _classification_csv(tmp_path / "d.csv", favourable),
+         "--id", "id", "--label", "label", "--decision", "decision", "--groups", "race",
+         "--resamples", "100", "--no-explain", "--quiet", "--out", out_json],
+        capsys,
+    )  # fmt: skip
+    assert got == 0, err
+    doc = json.loads(out_json.read_text())
+    g = next(x for x in doc["groups"] if x["group"] == "g")
+    assert g["verdicts"]["four_fifths"] == ("pass" if code == 0 else "fail")
+    assert g["impact_ratio"]["exact"] == ("4/5" if code == 0 else "47/60")
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block"))
+    got, out, _ = run(["gate", "--policy", pol, out_json], capsys)
+    assert got == code
+    assert any(x.startswith(line) for x in out.splitlines()), out
+    if code:
+        assert "0.783 is below the minimum 0.8" in out
+
+
+def test_the_gate_decides_on_the_exact_value_not_the_rounded_float(tmp_path, capsys):
+    pol = policy_file(tmp_path, FOUR_FIFTHS.format(severity="block"))
+    below = {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9, "exact": "3999999/5000000"}
+    at = {"value": 0.7999999999999999, "ci_low": 0.7, "ci_high": 0.9, "exact": "4/5"}
+    for ir, code, text in ((at, 0, "PASS "), (below, 1, "(exactly 3999999/5000000) is below")):
+        doc = result(groups=[group("race", "a"), group("race", "b", impact=ir)])
+        got, out, _ = run(["gate", "--policy", pol, write(tmp_path / "x.json", doc)], capsys)
+        assert got == code and text in out, out
+
+
+def test_default_policy_catches_a_regression_and_shows_baseline_and_change(tmp_path, capsys):
+    """The issue's case in miniature: one group's favourable rate drops by 8 %, its impact
+    ratio 0.944 → 0.868, still above 0.8 — caught only against the baseline."""
+
+    def doc(ir, fpr):
+        return result(
+            groups=[
+                group("race", "a", impact=1.0, fpr=0.25, fnr=0.4),
+                group("race", "b", impact=ir, fpr=fpr, fnr=0.4),
+            ],
+            summary=[summary("race", "equalized_odds_difference", 0.05, lo=0.02, hi=0.08)],
+        )
+
+    base, cand = (
+        write(tmp_path / "main.json", doc(0.944, 0.267)),
+        write(tmp_path / "pr.json", doc(0.868, 0.327)),
+    )
+    code, out, _ = run(["gate", "--policy", DEFAULT, cand], capsys)
+    assert code == 0  # every absolute threshold holds: without a baseline it ships
+    assert "SKIPPED       impact-ratio-regression  no baseline given to compare with" in out
+    md = tmp_path / "gate.md"
+    code, out, _ = run(
+        ["gate", "--policy", DEFAULT, cand, "--baseline", base, "--markdown", md], capsys
+    )
+    assert code == 1
+    lines = out.splitlines()
+    assert (
+        "PASS          four-fifths  impact_ratio race=b 0.868 [0.848, 0.888] "
+        "(baseline 0.944, change -0.076) min 0.8  default@1.1.0"
+    ) in lines
+    assert (
+        "FAIL          impact-ratio-regression  impact_ratio race=b 0.868 [0.848, 0.888] "
+        "(baseline 0.944, change -0.076) worsening <= 0.05 vs baseline  default@1.1.0 — 0.868 "
+        "is worse than the baseline 0.944 by 0.076, more than the 0.05 allowed"
+    ) in lines
+    assert any(
+        x.startswith("FAIL          fpr-regression  fpr race=b 0.327 [0.307, 0.347] "
+                     "(baseline 0.267, change +0.06)")
+        for x in lines
+    )  # fmt: skip
+    assert lines[-1].startswith("BLOCKED by default@1.1.0: impact-ratio-regression, fpr-regression")
+    assert "compared with the baseline" in lines[-1]
+    text = md.read_text()
+    assert "### Baseline vs candidate" in text
+    assert (
+        "| ❌ FAIL | `impact-ratio-regression` | impact_ratio | race=b | 0.944 "
+        "| 0.868 [0.848, 0.888] | -0.076 |"
+    ) in text
+
+
+def test_holm_controls_many_group_interval_decisions(tmp_path, capsys):
+    """Twenty groups whose intervals each just miss 0.8 from below would block one by one;
+    decided as a family (Holm) only the clear violation blocks."""
+    check_yaml = """\
+  - id: floor
+    source: convention
+    kinds: [classification]
+    metric: impact_ratio
+    aggregation: per_group
+    min: 0.8
+    decide_on: interval
+    multiplicity: {m}
+"""
+    groups = [group("race", f"g{i:02d}", impact=est(0.76, 0.72, 0.795)) for i in range(19)]
+    groups.append(group("race", "worst", impact=est(0.5, 0.45, 0.55)))
+    path = write(tmp_path / "many.json", result(groups=groups))
+    pol = policy_file(tmp_path, check_yaml.format(m="none"))
+    code, out, _ = run(["gate", "--policy", pol, path], capsys)
+    assert code == 1 and out.count("FAIL          floor") == 20
+    pol = policy_file(tmp_path, check_yaml.format(m="holm"))
+    code, out, _ = run(["gate", "--policy", pol, path], capsys)
+    assert code == 1 and out.count("FAIL          floor") == 1
+    worst = next(x for x in out.splitlines() if x.startswith("FAIL"))
+    assert worst.startswith(
+        "FAIL          floor  impact_ratio race=worst 0.5 [0.45, 0.55] min 0.8 (interval, holm)"
+    )
+    assert "the whole holm-adjusted interval [" in worst and "1 of 20" in worst
+    assert (
+        "PASS          floor  impact_ratio race=g00 0.76 [0.72, 0.795] min 0.8 (interval, holm)"
+        in out
+    )
+
+
+def test_reference_best_follows_what_a_positive_decision_means(tmp_path, capsys):
+    from tests.conftest import synthetic
+
+    data = tmp_path / "d.csv"
+    synthetic().to_csv(data, index=False)
+    pol = policy_file(
+        tmp_path,
+        """\
+  - id: parity
+    source: Aequitas (Saleiro et al. 2018)
+    kinds: [classification]
+    metric: selection_rate
+    aggregation: ratio_to_reference
+    min: 0.8
+    max: 1.25
+    severity: warn
+""",
+    )
+    refs = {}
+    for outcome in ("adverse", "favourable"):
+        out_json = tmp_path / f"{outcome}.json"
+        got, _, err = run(
+            ["classification", "--data", data, "--id", "id", "--label", "label", "--score",
+             "score", "--groups", "group", "--reference", "best", "--positive-outcome", outcome,
+             "--resamples", "50", "--no-explain", "--quiet", "--out", out_json],
+            capsys,
+        )  # fmt: skip
+        assert got == 0, err
+        doc = json.loads(out_json.read_text())
+        sr = {g["group"]: g["metrics"]["selection_rate"]["value"] for g in doc["groups"]}
+        refs[outcome] = next(
+            d["reference"] for d in doc["disparities"] if d["metric"] == "selection_rate"
+        )
+        code, out, _ = run(["gate", "--policy", pol, out_json], capsys)
+        assert code == 0
+        assert f"selection_rate group=b vs {refs[outcome]}" in out or refs[outcome] == "b"
+    # group b is flagged most: the best-off group when a flag is adverse is the least flagged
+    assert refs["adverse"] == min(sr, key=sr.get) and refs["favourable"] == max(sr, key=sr.get)
+    assert refs["adverse"] != "b" and refs["favourable"] == "b"
+
+
+def test_fdr_for_npv_and_ppr_reach_the_result_and_the_gate(tmp_path, capsys):
+    from tests.conftest import synthetic
+
+    data = tmp_path / "d.csv"
+    synthetic().to_csv(data, index=False)
+    out_json = tmp_path / "r.json"
+    got, _, err = run(
+        ["classification", "--data", data, "--id", "id", "--label", "label", "--score", "score",
+         "--groups", "group", "--resamples", "50", "--no-explain", "--quiet", "--out", out_json],
+        capsys,
+    )  # fmt: skip
+    assert got == 0, err
+    doc = json.loads(out_json.read_text())
+    assert {"fdr", "for", "npv", "ppr"} <= set(doc["groups"][0]["metrics"])
+    assert {"fdr", "for", "npv", "ppr"} <= {d["metric"] for d in doc["disparities"]}
+    assert "Aequitas ppr" in doc["metric_definitions"]["ppr"]
+    pol = policy_file(
+        tmp_path,
+        """\
+  - id: false-discoveries
+    source: convention
+    kinds: [classification]
+    metric: fdr
+    aggregation: per_group
+    max: 0.9
+  - id: statistical-parity
+    source: Aequitas ppr_disparity (Saleiro et al. 2018)
+    kinds: [classification]
+    metric: ppr
+    aggregation: ratio_to_reference
+    min: 0.8
+    max: 1.25
+    severity: warn
+""",
+    )
+    code, out, _ = run(["gate", "--policy", pol, out_json], capsys)
+    assert code == 0
+    assert any(
+        x.startswith("PASS          false-discoveries  fdr group=b ") for x in out.splitlines()
+    )
+    # PPR grows with group size: group c (10 % of rows) has a fraction of a's share
+    assert any(
+        x.startswith("WARN          statistical-parity  ppr group=c vs a ")
+        for x in out.splitlines()
+    )

@@ -99,3 +99,35 @@ def test_redditbias_with_a_real_moderation_model(samples, tmp_path):
         assert rec["bpsn_auc"]["value"] == pytest.approx(roc_auc_score(y[bpsn], s[bpsn]), abs=1e-9)
     swap = {a["axis"]: a for a in doc["moderation"]["identity_swap"]["axes"]}
     assert swap["sexual_orientation"]["flip_rate"] > swap["religion"]["flip_rate"]
+
+
+@pytest.mark.sample
+def test_worked_example_blocks_the_biased_model_and_catches_the_regression(samples, tmp_path):
+    """docs/worked-example.md: the default policy blocks the biased model, passes the
+    post-processed one, and — only against its blessing — blocks a later release that flips 8 %
+    of Black defendants' favourable decisions (impact ratio 0.944 → 0.868)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "worked_example.py"), "--samples", str(samples),
+         "--out", str(tmp_path), "--resamples", "200"],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    outcome = proc.stdout.split("== outcome")[-1].split()
+    assert " ".join(outcome) == (
+        "biased exit 1 BLOCKED unaware exit 0 passed postprocessed exit 0 passed "
+        "regressed, no baseline exit 0 passed regressed vs postprocessed exit 1 BLOCKED"
+    )
+    caught = [
+        line for line in proc.stdout.splitlines()
+        if line.startswith("FAIL          impact-ratio-regression")
+    ]  # fmt: skip
+    assert len(caught) == 1
+    assert caught[0].startswith(
+        "FAIL          impact-ratio-regression  impact_ratio race=African-American 0.868 "
+    )
+    assert "(baseline 0.944, change -0.0753)" in caught[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -172,3 +173,20 @@ def test_bad_input_messages(tmp_path, files):
         DataError, match=r"column 'gender', row 2: user 'u1' has a different gender"
     ):
         load_delivery(files["impressions"], tmp_path / "clash.csv", groups=["gender"])
+
+
+@pytest.mark.parametrize(("women_reached", "verdict"), [(48, "pass"), (47, "fail")])
+def test_delivery_at_exactly_four_fifths_passes(tmp_path, women_reached, verdict):
+    """48 of 80 women against 60 of 80 men is exactly 4/5, not adverse impact under
+    29 CFR 1607.4(D) (floats make it 0.7999999999999999); 47 of 80 is."""
+    users = [(f"f{i}", "F") for i in range(80)] + [(f"m{i}", "M") for i in range(80)]
+    pd.DataFrame(users, columns=["user_id", "gender"]).to_csv(tmp_path / "aud.csv", index=False)
+    shown = [f"f{i}" for i in range(women_reached)] + [f"m{i}" for i in range(60)]
+    pd.DataFrame({"ad_id": "job", "user_id": shown}).to_csv(tmp_path / "imp.csv", index=False)
+    doc = ads_audit(
+        load_delivery(tmp_path / "imp.csv", tmp_path / "aud.csv", groups=["gender"]), OPTIONS
+    )
+    women = _g(_ad(doc, "job")["groups"], "gender", "F")
+    assert women["metrics"]["impact_ratio"]["exact"] == str(Fraction(women_reached, 60))
+    assert women["verdicts"]["four_fifths"] == verdict
+    Draft202012Validator(load_schema()).validate(json.loads(dumps(doc)))

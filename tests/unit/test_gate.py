@@ -571,9 +571,13 @@ def test_change_with_interval_judges_the_favourable_end():
     assert evaluate(interval, [doc], base).outcomes[0].status == "PASS"  # 0.11 vs 0.10
 
 
-def test_without_a_baseline_change_only_checks_are_insufficient():
-    o = evaluate(policy(LOWER), [eod_doc(0.5)]).outcomes[0]
-    assert o.status == "INSUFFICIENT" and "no baseline given to compare with" in o.reason
+def test_without_a_baseline_change_only_checks_are_skipped_and_decide_nothing():
+    d = evaluate(policy(LOWER), [eod_doc(0.5)])
+    assert d.outcomes == ()
+    assert [(s.check_id, s.why, s.reason) for s in d.skipped] == [
+        ("c", "baseline", "no baseline given to compare with (pass --baseline)")
+    ]
+    assert (d.verdict, d.exit_code) == ("no_decision", 3)
     both = policy({**LOWER, "max": 0.6})
     o = evaluate(both, [eod_doc(0.5)]).outcomes[0]
     assert o.status == "PASS" and "not compared: no baseline given" in o.reason
@@ -695,7 +699,8 @@ def test_markdown_escapes_pipes():
 def test_blessing_records_decision_hashes_and_values():
     d = mixed_decision()
     doc = json.loads(render_blessing(d))
-    assert doc["decision"] == "blocked" and doc["blessing_version"] == "1.0.0"
+    assert doc["decision"] == "blocked" and doc["blessing_version"] == "1.1.0"
+    assert doc["exit_code"] == 1
     assert doc["policy"] == {"id": "test", "version": "1", "path": None, "sha256": None}
     assert doc["results"] == [
         {"label": "model", "kind": "classification", "path": "out/model.json", "sha256": "ab" * 32}
@@ -719,3 +724,105 @@ def test_a_passed_blessing_is_a_baseline_and_a_blocked_one_is_refused(tmp_path):
     path.write_text(render_blessing(blocked))
     with pytest.raises(DataError, match="records a 'blocked' decision"):
         load_baseline(path)
+
+
+# --- issue 15: decisions, baselines, exactness ---------------------------------------------
+
+
+def test_a_warn_only_policy_decides_on_judged_warnings_and_not_on_nothing():
+    warn_only = policy(check(min=0.8, severity="warn"))
+    judged = evaluate(warn_only, [result(groups=[group("race", "a", impact=0.5)])])
+    assert (judged.verdict, judged.exit_code) == ("passed", 0)  # a warning, and a decision
+    thin = result(groups=[group("race", "a", evidence="insufficient_evidence", n=20)])
+    nothing = evaluate(warn_only, [thin])
+    assert (nothing.verdict, nothing.exit_code) == ("no_decision", 3)
+    assert render_verdict(nothing).startswith("NO DECISION under test@1: no blocking check")
+
+
+def test_insufficient_that_blocks_is_blocked_not_no_decision():
+    thin = result(groups=[group("race", "a", evidence="insufficient_evidence", n=20)])
+    d = evaluate(policy(check(min=0.8), insufficient="fail"), [thin])
+    assert (d.verdict, d.exit_code) == ("blocked", 1)
+
+
+def test_an_accepted_no_decision_is_a_skipped_junit_case_and_a_usable_baseline(tmp_path):
+    p = Policy.model_validate(
+        {"id": "t", "version": "1", "on_no_decision": "pass", "checks": [check(min=0.8)]}
+    )
+    thin = result(groups=[group("race", "a", evidence="insufficient_evidence", n=20)])
+    d = evaluate(p, [thin])
+    assert (d.verdict, d.exit_code) == ("no_decision", 0)
+    suite = ET.fromstring(render_junit(d)).find("testsuite")
+    assert suite.get("errors") == "0"
+    assert suite.find("testcase[@name='no decision']/skipped") is not None
+    path = tmp_path / "b.json"
+    path.write_text(render_blessing(d))
+    assert load_baseline(path).type == "blessing"
+
+
+def test_every_outcome_with_a_baseline_number_carries_it_and_the_change():
+    four_fifths = check(id="ff", min=0.8)  # no change threshold of its own
+    base = result(groups=[group("race", "a", impact=0.95), group("race", "b", impact=0.9)])
+    now = result(groups=[group("race", "a", impact=0.95), group("race", "b", impact=0.85)])
+    d = evaluate(policy(four_fifths), [now], [base])
+    b = next(o for o in d.outcomes if o.group == "b")
+    assert (b.status, b.baseline_value, b.change) == ("PASS", 0.9, pytest.approx(-0.05))
+    assert render_lines(d)[1] == (
+        "PASS          ff  impact_ratio race=b 0.85 [0.83, 0.87] (baseline 0.9, change -0.05) "
+        "min 0.8  test@1"
+    )
+    md = render_markdown(d)
+    assert "### Baseline vs candidate (2 numbers)" in md
+    assert "| ✅ PASS | `ff` | impact_ratio | race=b | 0.9 | 0.85 [0.83, 0.87] | -0.05 |" in md
+    rec = json.loads(render_blessing(d))["observations"][1]
+    assert (rec["baseline_value"], rec["change"]) == (0.9, pytest.approx(-0.05))
+    # relative thresholds show the relative change too
+    rel = check(id="rel", change={"direction": "higher_is_better", "max_worsening": 0.1,
+                                  "relative": True})  # fmt: skip
+    line = render_lines(evaluate(policy(rel), [now], [base]))[1]
+    assert "(baseline 0.9, change -0.05, -5.56%)" in line
+
+
+def test_exact_values_reach_the_blessing_and_decide_the_next_change():
+    chk = check(min=0.5, change={"direction": "higher_is_better", "max_worsening": 0.1})
+    exact = {"value": 0.9, "ci_low": 0.85, "ci_high": 0.95, "exact": "9/10"}
+    blessed = evaluate(policy(chk), [result(groups=[group("race", "a", impact=exact)])])
+    doc = json.loads(render_blessing(blessed))
+    assert doc["observations"][0]["exact"] == "9/10"
+    # 0.9 - 0.8 is 0.09999999999999998 in floats; exactly 1/10 is within the 0.1 allowed
+    now = {"value": 0.8, "ci_low": 0.75, "ci_high": 0.85, "exact": "4/5"}
+    o = evaluate(policy(chk), [result(groups=[group("race", "a", impact=now)])], [doc])
+    assert o.outcomes[0].status == "PASS", o.outcomes[0].reason
+    below = {"value": 0.8, "ci_low": 0.75, "ci_high": 0.85, "exact": "7999999/10000000"}
+    o = evaluate(policy(chk), [result(groups=[group("race", "a", impact=below)])], [doc])
+    assert o.outcomes[0].status == "FAIL" and "more than the 0.1 allowed" in o.outcomes[0].reason
+
+
+def test_a_1_0_blessing_without_exit_code_is_still_read(tmp_path):
+    d = evaluate(policy(check(min=0.8)), [result(groups=[group("race", "a", impact=0.9)])])
+    doc = json.loads(render_blessing(d))
+    doc["blessing_version"] = "1.0.0"
+    del doc["exit_code"]
+    for rec in doc["observations"]:
+        for k in ("exact", "change", "relative_change"):
+            rec.pop(k)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    assert load_baseline(path).doc["decision"] == "passed"
+
+
+def test_a_blessing_made_without_a_baseline_keeps_what_change_checks_will_compare():
+    """The first release has no baseline, so its change-only checks are skipped; its blessing
+    still records their numbers, and the next release is compared with them."""
+    fpr_change = check(id="fpr-regression", metric="fpr",
+                       change={"direction": "lower_is_better", "max_worsening": 0.05})  # fmt: skip
+    p = policy(check(min=0.8), fpr_change)
+    first = evaluate(p, [result(groups=[group("race", "a", impact=0.9, fpr=0.20)])])
+    assert [s.check_id for s in first.skipped] == ["fpr-regression"]
+    blessing = json.loads(render_blessing(first))
+    assert [(r["check"], r["metric"], r["value"]) for r in blessing["recorded"]] == [
+        ("fpr-regression", "fpr", 0.20)
+    ]
+    second = evaluate(p, [result(groups=[group("race", "a", impact=0.9, fpr=0.27)])], [blessing])
+    o = next(o for o in second.outcomes if o.check_id == "fpr-regression")
+    assert (o.status, o.baseline_value) == ("FAIL", 0.20)

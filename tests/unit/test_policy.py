@@ -53,6 +53,45 @@ def test_default_policy_has_the_checks_the_issue_names():
     assert (pii.metric, pii.max) == ("high_severity_findings", 0)
 
 
+def test_default_policy_has_change_rules_on_the_main_metrics():
+    """Issue 15: regressions against the baseline on impact ratio, equalized odds, FPR/FNR per
+    group, bias AUCs, the face FMR ratio and high-severity PII; each blocks."""
+    policy = load_policy(ROOT / "policies" / "default.yaml")
+    assert policy.version == "1.1.0" and policy.on_no_decision == "no_decision"
+    changes = {(c.metric, c.aggregation): c.change for c in policy.checks if c.change is not None}
+    assert set(changes) == {
+        ("impact_ratio", "per_group"),
+        ("fpr", "per_group"),
+        ("fnr", "per_group"),
+        ("equalized_odds_difference", "summary"),
+        ("bpsn_auc", "bias_auc"),
+        ("bnsp_auc", "bias_auc"),
+        ("fmr_max_min_ratio", "summary"),
+        ("high_severity_findings", "summary"),
+    }
+    assert changes["impact_ratio", "per_group"].direction == "higher_is_better"
+    assert changes["fpr", "per_group"].direction == "lower_is_better"
+    for c in policy.checks:
+        if c.change is not None:
+            assert c.severity == "block" and c.decide_on == "point", c.id
+            assert "convention" in c.source or c.max == 0, c.id
+
+
+def test_on_no_decision_and_custom_metrics_are_validated(tmp_path):
+    p = tmp_path / "p.yaml"
+    body = (
+        'id: p\nversion: "1"\non_no_decision: {rule}\ncustom_metrics: [f1]\nchecks:\n'
+        "  - id: c\n    source: s\n    kinds: [classification]\n    metric: f1\n"
+        "    aggregation: per_group\n    min: 0.5\n"
+    )
+    for rule in ("no_decision", "pass", "block"):
+        p.write_text(body.format(rule=rule))
+        assert load_policy(p).on_no_decision == rule
+    p.write_text(body.format(rule="ignore"))
+    with pytest.raises(ConfigError, match="line 3: on_no_decision: Input should be"):
+        load_policy(p)
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -119,6 +158,68 @@ def test_inconsistent_checks_are_rejected(tmp_path, extra, match):
     p = write(tmp_path, f'id: p\nversion: "1"\nchecks:{CHECK}{extra}')
     with pytest.raises(ConfigError, match=match):
         load_policy(p)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_policies_name_only_metrics_their_audits_produce(path):
+    from audit.policy import unknown_metrics
+
+    assert unknown_metrics(load_policy(path)) == []
+
+
+def test_every_kind_and_aggregation_is_checked(tmp_path):
+    from audit.policy import unknown_metrics
+
+    def problems(kind, aggregation, metric):
+        return unknown_metrics(
+            Policy.model_validate(
+                {
+                    "id": "p",
+                    "version": "1",
+                    "checks": [
+                        {
+                            "id": "c",
+                            "source": "s",
+                            "kinds": [kind],
+                            "metric": metric,
+                            "aggregation": aggregation,
+                            "max": 1,
+                        }
+                    ],
+                }
+            )
+        )
+
+    assert problems("face", "summary", "fmr_max_min_ratio") == []
+    assert problems("recommendation", "per_group", "ndcg") == []
+    assert problems("pii", "summary", "email_address_high_severity_findings") == []
+    assert problems("ads", "ratio_to_reference", "delivery_rate") == []
+    assert problems("classification", "ratio_to_reference", "ppr") == []  # Aequitas' PPR
+    [(loc, msg)] = problems("face", "summary", "fmr_max_min_ration")
+    assert loc == ("checks", 0, "metric")
+    assert "unknown metric 'fmr_max_min_ration' for face (summary)" in msg
+    assert "did you mean 'fmr_max_min_ratio'" in msg and "known: fmr_max, fmr_max_min_ratio" in msg
+    [(_, msg)] = problems("classification", "summary", "fpr")
+    assert "(it is read with aggregation: per_group or worst_group or ratio_to_reference" in msg
+    # a check over two kinds must name a metric both produce
+    both = Policy.model_validate(
+        {
+            "id": "p",
+            "version": "1",
+            "checks": [
+                {
+                    "id": "c",
+                    "source": "s",
+                    "kinds": ["classification", "ads"],
+                    "metric": "fpr",
+                    "aggregation": "per_group",
+                    "max": 1,
+                }
+            ],
+        }
+    )
+    [(_, msg)] = unknown_metrics(both)
+    assert "unknown metric 'fpr' for ads (per group)" in msg
 
 
 def test_bias_auc_metric_names_are_checked_at_load(tmp_path):

@@ -440,6 +440,28 @@ def test_sample_recommenders_skip_seen_items():
     assert recs == knn.recommend([1, 2], 3)  # deterministic
 
 
+def test_mostpop_ties_at_rank_k_follow_item_order():
+    """60 items seen once each, one seen twice: the tie for the last places of a top-5 list
+    goes to the lowest item ids, whatever numpy's partition happens to pick."""
+    log = pd.DataFrame(
+        [("x", f"i{i:02d}") for i in range(60)] + [("y", "i00")], columns=["user_id", "item_id"]
+    )
+    pop = PopularityRecommender().fit(log)
+    assert pop.recommend(["y"], 5) == [["i01", "i02", "i03", "i04", "i05"]]
+    assert pop.recommend(["new"], 5) == [[]]
+
+
+def test_top_k_breaks_every_tie_by_column():
+    from audit.recommenders import top_k
+
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 3, size=(200, 40)).astype(float)
+    scores[:, 5] = -np.inf
+    expected = np.array([np.lexsort((np.arange(40), -row))[:7] for row in scores])
+    assert (top_k(scores, 7) == expected).all()
+    assert top_k(scores, 0).shape == (200, 0)
+
+
 # --------------------------------------------------------------------------- real data
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from fairlearn import metrics as flm
 from sklearn import metrics as skm
 
 from audit.metrics import RATES, SUMMARIES, BootstrapSettings, EngineSettings, analyse_groups
+from audit.metrics._rates import SHARES
 from tests.conftest import synthetic
 
 FAIRLEARN = {
@@ -17,6 +20,11 @@ FAIRLEARN = {
     "fnr": flm.false_negative_rate,
     "tnr": flm.true_negative_rate,
     "precision": lambda y, d: skm.precision_score(y, d, zero_division=np.nan),
+    # FDR, FOR and NPV have no function of their own in sklearn or fairlearn: they are one
+    # minus precision, one minus NPV, and precision of the negative class.
+    "fdr": lambda y, d: 1 - skm.precision_score(y, d, zero_division=np.nan),
+    "for": lambda y, d: 1 - skm.precision_score(y, d, pos_label=0, zero_division=np.nan),
+    "npv": lambda y, d: skm.precision_score(y, d, pos_label=0, zero_division=np.nan),
     "selection_rate": flm.selection_rate,
     "accuracy": skm.accuracy_score,
 }
@@ -190,6 +198,103 @@ def test_four_fifths_compares_favourable_outcome_rates(outcome):
     # group b is flagged far more often: adverse impact on b when flags are adverse
     if outcome == "adverse":
         assert groups["b"]["verdicts"]["four_fifths"] == "fail"
+
+
+def test_fdr_for_npv_and_ppr_count_by_hand():
+    """The Aequitas definitions (Saleiro et al. 2018), counted row by row with pandas."""
+    df = synthetic()
+    d, rep = run(df, [("group",)])
+    frame = df.assign(d=d)
+    flagged_total = int(frame["d"].sum())  # Aequitas' k: predicted positives over all rows
+    for name, g in by_key(rep, "group").items():
+        rows = frame[frame["group"] == name]
+        tp = int(((rows.d == 1) & (rows.label == 1)).sum())
+        fp = int(((rows.d == 1) & (rows.label == 0)).sum())
+        fn = int(((rows.d == 0) & (rows.label == 1)).sum())
+        tn = int(((rows.d == 0) & (rows.label == 0)).sum())
+        m = g["metrics"]
+        assert m["fdr"]["value"] == pytest.approx(fp / (tp + fp))
+        assert m["for"]["value"] == pytest.approx(fn / (fn + tn))
+        assert m["npv"]["value"] == pytest.approx(tn / (tn + fn))
+        assert m["ppr"]["value"] == pytest.approx((tp + fp) / flagged_total)
+        assert m["ppr"]["exact"] == str(Fraction(tp + fp, flagged_total))
+        assert m["ppr"]["ci_low"] <= m["ppr"]["value"] <= m["ppr"]["ci_high"]
+    shares = [g["metrics"]["ppr"]["value"] for g in rep.groups]
+    assert sum(shares) == pytest.approx(1.0)  # every row is in some group of the slice
+
+
+def test_new_rates_get_disparities_and_the_aequitas_band():
+    df = synthetic()
+    _, rep = run(df, [("group",)], reference={"group": "a"})
+    groups = by_key(rep, "group")
+    for metric in ("fdr", "for", "npv", *SHARES):
+        recs = {r["group"]: r for r in rep.disparities if r["metric"] == metric}
+        assert set(recs) == {"b", "c"}, metric
+        for g, r in recs.items():
+            ratio = groups[g]["metrics"][metric]["value"] / groups["a"]["metrics"][metric]["value"]
+            assert r["ratio"]["value"] == pytest.approx(ratio)
+            inside = 0.8 <= ratio <= 1.25
+            assert r["verdict"] == ("within_band" if inside else "outside_band")
+
+
+@pytest.mark.parametrize(
+    ("favourable", "verdict", "exact"), [(48, "pass", "4/5"), (47, "fail", "47/60")]
+)
+def test_exactly_four_fifths_passes_decided_on_counts(favourable, verdict, exact):
+    """29 CFR 1607.4(D) counts only ratios *below* 4/5: 48/80 against 60/80 is exactly 4/5
+    (floats make it 0.7999999999999999), 47/80 is below."""
+    assert (48 / 80) / (60 / 80) < 0.8  # the float trap the exact counts avoid
+    rows = []
+    for group, fav in (("ref", 60), ("g", favourable)):
+        # adverse positives: the favourable outcome is a negative decision
+        for i in range(80):
+            rows.append((group, i % 2, int(i >= fav)))
+    df = pd.DataFrame(rows, columns=["race", "label", "decision"])
+    rep = analyse_groups(
+        df["label"].to_numpy(),
+        df["decision"].to_numpy(),
+        df[["race"]],
+        [("race",)],
+        EngineSettings(bootstrap=BootstrapSettings(100, 0.95, 0)),
+    )
+    g = by_key(rep, "race")["g"]
+    assert g["impact_ratio"]["exact"] == exact
+    assert g["impact_ratio"]["value"] == float(Fraction(exact))
+    assert g["verdicts"]["four_fifths"] == verdict
+    summary = next(s for s in rep.summary if s["metric"] == "four_fifths_impact_ratio")
+    assert summary["exact"] == exact
+
+
+def test_exact_values_agree_with_the_floats():
+    df = synthetic()
+    _, rep = run(df, [("group",), ("group", "sex")])
+    n = 0
+    for rec in [*rep.groups, *rep.summary]:
+        estimates = [rec] if "exact" in rec else [*rec.get("metrics", {}).values()]
+        for e in estimates:
+            if "exact" in e:
+                assert float(Fraction(e["exact"])) == pytest.approx(e["value"], abs=1e-15)
+                n += 1
+    assert n > 100
+
+
+@pytest.mark.parametrize(("outcome", "pick"), [("adverse", min), ("favourable", max)])
+def test_best_reference_follows_what_a_positive_decision_means(outcome, pick):
+    """With adverse positives the group flagged least is best off; with favourable ones the
+    group selected most. Error rates keep their direction either way."""
+    df = synthetic()
+    _, rep = run(df, [("group",)], reference="best", positive_outcome=outcome)
+    groups = by_key(rep, "group")
+    sr = {k: g["metrics"]["selection_rate"]["value"] for k, g in groups.items()}
+    ppr = {k: g["metrics"]["ppr"]["value"] for k, g in groups.items()}
+    fpr = {k: g["metrics"]["fpr"]["value"] for k, g in groups.items()}
+    refs = {r["metric"]: r["reference"] for r in rep.disparities}
+    assert refs["selection_rate"] == pick(sr, key=sr.get)
+    assert refs["ppr"] == pick(ppr, key=ppr.get)
+    assert refs["fpr"] == min(fpr, key=fpr.get)
+    assert sr["b"] == max(sr.values())  # b is flagged most: never "best" when flags harm
+    if outcome == "adverse":
+        assert refs["selection_rate"] != "b"
 
 
 def test_reference_choices():

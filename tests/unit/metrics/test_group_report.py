@@ -213,3 +213,45 @@ def test_an_undefined_value_is_listed_as_left_out_not_dropped():
     assert got["note"] == "fewer than 2 groups with sufficient evidence where it is defined"
     one = cross_group(CrossGroup("v_max", ("v",), np.nanmax, min_groups=1), evidence(), values)
     assert one.point == pytest.approx(0.8) and one.included == ["big"]
+
+
+def test_exact_values_decide_band_verdicts_at_the_edges():
+    """A ratio of exactly 4/5 or 5/4 is inside the Aequitas band [0.8, 1.25]; in floats
+    0.6 / 0.75 is 0.7999999999999999 and would fall outside."""
+    from fractions import Fraction
+
+    groups = AttributeGroups("team", ("ref", "low", "high"))
+    rows = np.array([400.0, 400.0, 400.0])
+    ev = assess(groups, rows, min_group_size=10, unit="rows")
+    exact = np.array([Fraction(3, 4), Fraction(3, 5), Fraction(15, 16)], dtype=object)
+    floats = np.array([0.75, 0.6, 0.9375])
+    assert 0.6 / 0.75 < 0.8  # the trap
+    table = GroupTable(published=("rate",), compared=(Compared("rate", "higher"),))
+    rules = ReportRules(reference={"team": "ref"})
+    recs = slice_records(table, rules, ev, {"rate": floats}, None, {"n": rows})
+    assert {d["group"]: d["verdict"] for d in recs.disparities} == {
+        "low": "outside_band",
+        "high": "within_band",
+    }
+    recs = slice_records(table, rules, ev, {"rate": floats}, None, {"n": rows}, {"rate": exact})
+    by_group = {d["group"]: d for d in recs.disparities}
+    assert by_group["low"]["ratio"] == {
+        "value": 0.8,
+        "ci_low": None,
+        "ci_high": None,
+        "exact": "4/5",
+    }
+    assert by_group["high"]["ratio"]["exact"] == "5/4"
+    assert {g: d["verdict"] for g, d in by_group.items()} == {
+        "low": "within_band",
+        "high": "within_band",
+    }
+    assert recs.groups[1]["metrics"]["rate"]["exact"] == "3/5"
+
+
+def test_best_for_a_neutral_metric_is_the_largest_group():
+    ev = evidence()
+    values = np.array([0.2, 0.9, 0.5, 0.1])
+    assert pick_reference(ev, "best", values, "neutral") == 0
+    assert pick_reference(ev, "best", values, "higher") == 1
+    assert pick_reference(ev, "best", values, "lower") == 0

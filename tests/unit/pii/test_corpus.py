@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import hashlib
 import random
 
+import faker.providers.date_time as faker_dates
 import pytest
 
 from audit.exceptions import DataError
@@ -48,6 +52,54 @@ def test_seeded(raw):
     b = [p.as_dict() for p in generate_corpus(50, raw, seed=9)]
     c = [p.as_dict() for p in generate_corpus(50, raw, seed=10)]
     assert a == b and a != c
+
+
+class _AnyDatetime(type):
+    # Faker checks isinstance(value, datetime) against the class it imported; the stand-in
+    # must keep accepting real datetimes (freezegun does the same).
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, cls.__mro__[1])
+
+
+def _clock_at(monkeypatch, year: int) -> None:
+    """Faker reads "now" through its date_time module's ``datetime`` and ``date``: move both."""
+
+    class Now(dt.datetime, metaclass=_AnyDatetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(year, 6, 15, 12, 0, 0, tzinfo=tz)
+
+    class Today(dt.date, metaclass=_AnyDatetime):
+        @classmethod
+        def today(cls):
+            return dt.date(year, 6, 15)
+
+    monkeypatch.setattr(faker_dates, "datetime", Now)
+    monkeypatch.setattr(faker_dates, "dtdate", Today)
+
+
+def _digest(posts, tmp_path, name) -> str:
+    return hashlib.sha256(write_corpus(posts, tmp_path / name).read_bytes()).hexdigest()
+
+
+#: Every slot Faker fills with a date (the fixture stand-ins have none of them).
+DATED = "{{name}} was born {{date_of_birth}} and posts on {{day_of_week}}s: {{date_time}}, {{year}}"
+
+
+def test_same_seed_same_bytes_whatever_the_date(raw, tmp_path, monkeypatch):
+    """Dates in posts are drawn between fixed bounds (REFERENCE_DATE), never up to "now", so a
+    corpus generated in five years is byte-identical to today's."""
+    data = dataclasses.replace(raw, templates=[*raw.templates, DATED])
+    digests = []
+    for year in (2026, 2031):
+        _clock_at(monkeypatch, year)
+        assert faker_dates.dtdate.today().year == year  # the clock Faker reads did move
+        posts = generate_corpus(400, data, seed=5)
+        assert any("was born" in p.text for p in posts)
+        digests.append(_digest(posts, tmp_path, f"{year}.jsonl"))
+    assert digests[0] == digests[1]
+    # and a different seed is a different corpus (the digest can fail)
+    assert _digest(generate_corpus(400, data, seed=6), tmp_path, "other.jsonl") != digests[0]
 
 
 def test_round_trip(raw, tmp_path):

@@ -210,3 +210,21 @@ def test_pdf_pages_convert_to_images(pdf, tmp_path):
     )
     pngs = sorted(tmp_path.glob("p-*.png"))
     assert len(pngs) == 2 and all(p.stat().st_size > 2000 for p in pngs)
+
+
+def test_every_group_metric_reaches_the_appendix_in_tables_that_fit(bundle, moderation_doc):
+    """Issue 15 added FDR, FOR, NPV and PPR: the appendix keeps seven metrics per table and
+    continues the rest in a second table of the same groups."""
+    import json
+
+    report = json.loads(bundle["json"].read_text())
+    audit = next(a for a in report["audits"] if a["kind"] == "moderation")
+    for sl in audit["slices"]:
+        tables = [sl["full_table"], *sl["full_table_more"]]
+        labels = [c["label"] for t in tables for c in t["columns"]]
+        for m in ("false discovery rate", "false omission rate", "negative predictive value",
+                  "predicted positive ratio", "false positive rate"):  # fmt: skip
+            assert m in labels, (sl["attribute"], m)
+        assert all(len(t["rows"]) == len(sl["full_table"]["rows"]) for t in tables)
+    html = bundle["html"].read_text()
+    assert "(continued)" in html
