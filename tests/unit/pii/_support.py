@@ -76,7 +76,14 @@ def output_texts(path: Path) -> list[str]:
     return text.splitlines()
 
 
-_DIGEST = re.compile(r"[0-9a-f]{64}")
+#: SHA-256 digests (provenance), whole or split across lines by a PDF's wrapping: hex runs of 16
+#: or more characters with at least one letter. A run of digits alone is never taken for one.
+_DIGEST = re.compile(r"(?<![0-9A-Za-z])(?=[0-9a-f]*[a-f])[0-9a-f]{16,64}(?![0-9A-Za-z])")
+
+
+def _without_digests(text: str) -> str:
+    """``text`` with every digest replaced by ``#`` of the same length (offsets unchanged)."""
+    return _DIGEST.sub(lambda m: "#" * len(m.group()), text)
 
 
 def pii_found_in_outputs(paths: Iterable[Path], detector: Any) -> list[tuple[str, str, str]]:
@@ -85,8 +92,9 @@ def pii_found_in_outputs(paths: Iterable[Path], detector: Any) -> list[tuple[str
 
     hits = []
     for p in paths:
-        # SHA-256 digests (provenance) are ours, not PII; their digit runs can look like phones
-        texts = [t for t in output_texts(p) if t.strip() and not _DIGEST.fullmatch(t)]
+        # SHA-256 digests (provenance) are ours, not PII, but their digit runs can look like
+        # phone numbers wherever they stand on a line: mask them, keep the rest of the line.
+        texts = [_without_digests(t) for t in output_texts(p) if t.strip()]
         for text, spans in zip(texts, detector.detect(texts), strict=True):
             for f in spans:
                 hits.append(
