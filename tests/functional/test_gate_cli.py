@@ -824,3 +824,23 @@ def test_fdr_for_npv_and_ppr_reach_the_result_and_the_gate(tmp_path, capsys):
         x.startswith("WARN          statistical-parity  ppr group=c vs a ")
         for x in out.splitlines()
     )
+
+
+@pytest.mark.parametrize("policy", ["default.yaml", "strict.yaml"])
+def test_an_unchanged_model_never_regresses_against_itself(policy, tmp_path, capsys):
+    # A release gated against its own result as the baseline has changed nothing: every change
+    # rule of a shipped policy must pass (strict.yaml's once compared the unfavourable end of
+    # each interval with the baseline's value and failed an unchanged model).
+    res = tmp_path / "res.json"
+    audit = [
+        "classification", "--data", FIXTURES / "moderation_small.csv", "--label", "label",
+        "--score", "score", "--groups", "group", "--resamples", "200", "--no-explain",
+    ]  # fmt: skip
+    assert run([*audit, "--out", res, "--quiet"], capsys)[0] == 0
+    pol = ROOT / "policies" / policy
+    _, out, err = run(["gate", "--policy", pol, res, "--baseline", res], capsys)
+    assert err == ""
+    compared = [line for line in out.splitlines() if "(baseline " in line]
+    assert compared, out  # the change rules did see the baseline
+    regressions = [line for line in compared if line.startswith("FAIL") and "worse than" in line]
+    assert regressions == [], "\n".join(regressions)
