@@ -149,7 +149,6 @@ class ScanList(BaseModel):
     )
 
 
-
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
@@ -379,6 +378,7 @@ def create_app(
 
     @app.post(
         "/scans/{scan_id}/cancel",
+        summary="Cancel Scan",
         response_model=ScanView,
         dependencies=[Depends(authorize)],
         tags=["scans"],
@@ -395,6 +395,7 @@ def create_app(
 
     @app.delete(
         "/scans/{scan_id}",
+        summary="Delete Scan",
         status_code=204,
         dependencies=[Depends(authorize)],
         tags=["scans"],

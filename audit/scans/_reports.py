@@ -28,6 +28,7 @@ REPORT_FILES = {
     "dsa-qualitative": "dsa-qualitative.md",
 }
 
+
 def report_key(scan_id: str, fmt: str) -> str:
     return f"scans/{scan_id}/{REPORT_FILES.get(fmt, f'report.{fmt}')}"
 

@@ -81,6 +81,7 @@ from audit.storage._store import _now_iso as _now_iso
 from audit.storage._store import request_hash as request_hash
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "ENV_AGGREGATE_QUEUE",
     "ENV_BACKEND",
     "ENV_BATCH_BYTES",
@@ -92,7 +93,6 @@ __all__ = [
     "ENV_TABLE",
     "ENV_WORKERS",
     "ENV_WORK_QUEUE",
-    "ACTIVE_STATUSES",
     "MAX_PAGE",
     "OUTPUTS_PREFIX",
     "QUEUES",

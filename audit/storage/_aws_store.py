@@ -427,7 +427,10 @@ class AwsStore(ScanStore):
                 Key=_scan_key(scan_id),
                 ConditionExpression="NOT #s IN (:queued, :running)",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":queued": {"S": "queued"}, ":running": {"S": "running"}},
+                ExpressionAttributeValues={
+                    ":queued": {"S": "queued"},
+                    ":running": {"S": "running"},
+                },
             )
         except Exception as exc:
             if _error_code(exc) == "ConditionalCheckFailedException":

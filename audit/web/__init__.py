@@ -36,7 +36,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from audit.web._pages import STATIC, page, secure_headers
-from audit.web._routes import ConsoleDeps, ConsoleError, SignInNeeded, router
+from audit.web._routes import ConsoleDeps, ConsoleError, SignInNeededError, router
 
 if TYPE_CHECKING:
     from audit.storage import Backend, ScanRecord
@@ -72,8 +72,8 @@ def mount_console(
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
-    @app.exception_handler(SignInNeeded)
-    async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
+    @app.exception_handler(SignInNeededError)
+    async def sign_in_needed(request: Request, exc: SignInNeededError) -> Response:
         where = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":
             where = "/console/scans"

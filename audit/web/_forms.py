@@ -32,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 
 from audit.kinds import as_fields
 
-__all__ = ["FormField", "FormErrors", "body_of", "form_fields", "validation_errors"]
+__all__ = ["FormErrors", "FormField", "body_of", "form_fields", "validation_errors"]
 
 InputType = Literal["checkbox", "select", "number", "text"]
 
@@ -105,7 +105,7 @@ def form_fields(model: type[BaseModel]) -> list[FormField]:
         annotation, _ = _strip_none(info.annotation)
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         examples = info.examples or []
-        common = {
+        common: dict[str, Any] = {
             "name": name,
             "label": name.replace("_", " "),
             "help": info.description or "",
@@ -128,7 +128,9 @@ def form_fields(model: type[BaseModel]) -> list[FormField]:
     return out
 
 
-def body_of(kind: str, fields: Sequence[FormField], form: Mapping[str, list[str]]) -> dict[str, Any]:
+def body_of(
+    kind: str, fields: Sequence[FormField], form: Mapping[str, list[str]]
+) -> dict[str, Any]:
     """The JSON body a submitted form stands for: empty inputs left out, lists split at
     commas, checkboxes ``true``/``false``. Values stay text otherwise: the request model
     parses them, as it would a JSON body's."""

@@ -65,4 +65,6 @@ def page(
 ) -> HTMLResponse:
     """A console page rendered from ``templates/<template>``, with :func:`secure_headers`."""
     html = _env().get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code, headers={**secure_headers(), **(headers or {})})
+    return HTMLResponse(
+        html, status_code=status_code, headers={**secure_headers(), **(headers or {})}
+    )

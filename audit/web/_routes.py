@@ -48,7 +48,7 @@ __all__ = [
     "SIGN_IN_COOKIE",
     "ConsoleDeps",
     "ConsoleError",
-    "SignInNeeded",
+    "SignInNeededError",
     "router",
 ]
 
@@ -78,7 +78,7 @@ _FORMAT_LABELS = {
 }
 
 
-class SignInNeeded(Exception):
+class SignInNeededError(Exception):
     """The request needs a signed-in session it does not carry (→ the sign-in page)."""
 
 
@@ -144,38 +144,44 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 BackendDep = Annotated[Backend, Depends(_backend)]
 
 
-
 def signer(request: Request) -> Signer | None:
     mode, token = _deps(request).auth(request)
     return Signer(token) if mode == "token" and token else None
+
 
 def session_of(request: Request) -> tuple[Signer, Session]:
     s = signer(request)
     session = s.session(request.cookies.get(SESSION_COOKIE)) if s else None
     if s is None or session is None:
-        raise SignInNeeded()
+        raise SignInNeededError()
     return s, session
 
+
 SessionDep = Annotated[tuple[Signer, Session], Depends(session_of)]
+
 
 async def posted(request: Request, signed: tuple[Signer, Session]) -> dict[str, list[str]]:
     """The form a signed-in page posted, once its CSRF token is checked."""
     s, session = signed
     form = await _form(request)
-    if not s.csrf_ok(session.nonce, (form.get("csrf") or [None])[-1]):
+    if not s.csrf_ok(session.nonce, _last(form, "csrf")):
         raise ConsoleError(403, "the form's CSRF token is missing or wrong: reload the page")
     return form
+
 
 def common(request: Request, signed: tuple[Signer, Session] | None) -> dict[str, Any]:
     csrf = signed[0].csrf_token(signed[1].nonce) if signed else ""
     return {"csrf": csrf, "signed_in": signed is not None, "kinds": list(REQUESTS)}
 
+
 # -- signing in and out ----------------------------------------------------------------
+
 
 @router.get("")
 @router.get("/")
 def home() -> RedirectResponse:
     return RedirectResponse("/console/scans", 303)
+
 
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str = "/console/scans") -> Response:
@@ -186,6 +192,7 @@ def sign_in_page(request: Request, next: str = "/console/scans") -> Response:
         return RedirectResponse(_local(next), 303)
     return _sign_in_form(request, s, next=_local(next), error=None)
 
+
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
     s = signer(request)
@@ -194,7 +201,7 @@ async def sign_in(request: Request) -> Response:
     form = await _form(request)
     nxt = _local((form.get("next") or ["/console/scans"])[-1])
     pre = s.session(request.cookies.get(SIGN_IN_COOKIE), purpose="sign-in")
-    if pre is None or not s.csrf_ok(pre.nonce, (form.get("csrf") or [None])[-1]):
+    if pre is None or not s.csrf_ok(pre.nonce, _last(form, "csrf")):
         return _sign_in_form(
             request, s, next=nxt, status=403,
             error="the sign-in form had expired or was not this site's: try again",
@@ -214,8 +221,9 @@ async def sign_in(request: Request) -> Response:
         samesite="strict",
         secure=_secure(request),
     )
-    out.delete_cookie(SIGN_IN_COOKIE, path="/console")
+    out.delete_cookie(SIGN_IN_COOKIE, path="/console", httponly=True, samesite="strict")
     return out
+
 
 @router.post("/sign-out")
 async def sign_out(request: Request, signed: SessionDep) -> Response:
@@ -224,7 +232,9 @@ async def sign_out(request: Request, signed: SessionDep) -> Response:
     out.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
     return out
 
+
 # -- the scan list -----------------------------------------------------------------------
+
 
 @router.get("/scans")
 def scans(
@@ -265,11 +275,14 @@ def scans(
         },
     )
 
+
 # -- new scans ---------------------------------------------------------------------------
+
 
 @router.get("/scans/new")
 def new_scan(request: Request, signed: SessionDep) -> Response:
     return page("new.html", {**common(request, signed), "choices": _kinds()})
+
 
 def _form_page(
     request: Request,
@@ -298,14 +311,17 @@ def _form_page(
         status_code=status,
     )
 
+
 def _known(kind: str) -> str:
     if kind not in REQUESTS:
         raise ConsoleError(404, f"no scan kind {kind!r}: one of {', '.join(REQUESTS)}")
     return kind
 
+
 @router.get("/scans/new/{kind}")
 def kind_form(request: Request, signed: SessionDep, kind: str) -> Response:
     return _form_page(request, signed, _known(kind), None, None)
+
 
 @router.post("/scans/new/{kind}")
 async def submit(request: Request, signed: SessionDep, store: BackendDep, kind: str) -> Response:
@@ -319,7 +335,7 @@ async def submit(request: Request, signed: SessionDep, store: BackendDep, kind: 
         scan_request = model.model_validate(body)
     except ValidationError as exc:
         return _form_page(request, signed, kind, form, validation_errors(exc, names), 422)
-    key = (form.get("idempotency_key") or [None])[-1]
+    key = _last(form, "idempotency_key")
     try:
         scan, _ = submit_scan(store, scan_request, idempotency_key=key)
     except AuditError as exc:
@@ -328,13 +344,16 @@ async def submit(request: Request, signed: SessionDep, store: BackendDep, kind: 
         return _form_page(request, signed, kind, form, errors, 422)
     return RedirectResponse(f"/console/scans/{scan.id}", 303, headers=secure_headers())
 
+
 # -- one scan ----------------------------------------------------------------------------
+
 
 def _get(store: Backend, scan_id: str) -> ScanRecord:
     scan = store.store.get_scan(scan_id)
     if scan is None:
         raise ConsoleError(404, f"no scan {scan_id}")
     return scan
+
 
 @router.get("/scans/{scan_id}")
 def scan_page(request: Request, signed: SessionDep, store: BackendDep, scan_id: ScanId) -> Response:
@@ -377,6 +396,7 @@ def scan_page(request: Request, signed: SessionDep, store: BackendDep, scan_id: 
         },
     )
 
+
 @router.get("/scans/{scan_id}/progress")
 def progress(request: Request, store: BackendDep, scan_id: ScanId) -> Response:
     s = signer(request)
@@ -386,15 +406,21 @@ def progress(request: Request, store: BackendDep, scan_id: ScanId) -> Response:
     keys = ("status", "phase", "label", "fraction", "finished", "error")
     return JSONResponse({k: row[k] for k in keys}, headers=secure_headers())
 
+
 @router.post("/scans/{scan_id}/cancel")
-async def cancel(request: Request, signed: SessionDep, store: BackendDep, scan_id: ScanId) -> Response:
+async def cancel(
+    request: Request, signed: SessionDep, store: BackendDep, scan_id: ScanId
+) -> Response:
     await posted(request, signed)
     if cancel_scan(store, scan_id) is None:
         raise ConsoleError(404, f"no scan {scan_id}")
     return RedirectResponse(f"/console/scans/{scan_id}", 303, headers=secure_headers())
 
+
 @router.post("/scans/{scan_id}/delete")
-async def delete(request: Request, signed: SessionDep, store: BackendDep, scan_id: ScanId) -> Response:
+async def delete(
+    request: Request, signed: SessionDep, store: BackendDep, scan_id: ScanId
+) -> Response:
     await posted(request, signed)
     try:
         if not delete_scan(store, scan_id):
@@ -402,6 +428,7 @@ async def delete(request: Request, signed: SessionDep, store: BackendDep, scan_i
     except ScanActiveError as exc:
         raise ConsoleError(409, str(exc)) from None
     return RedirectResponse(f"/console/scans?deleted={scan_id}", 303, headers=secure_headers())
+
 
 @router.get("/scans/{scan_id}/compare")
 def compare(
@@ -455,7 +482,9 @@ def compare(
         status_code=422 if problem else 200,
     )
 
+
 # -- report links (no session: the signature is the authority) ---------------------------
+
 
 @router.get("/r/{scan_id}/{fmt}")
 def report_link(
@@ -479,8 +508,13 @@ def report_link(
     return out
 
 
-
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _last(form: dict[str, list[str]], name: str) -> str | None:
+    """The last value a form gave ``name``, if any."""
+    values = form.get(name)
+    return values[-1] if values else None
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
@@ -512,7 +546,9 @@ def _closed(request: Request, auth: Callable[[Request], tuple[str, str]]) -> Res
             f"this server checks callers at the API gateway (SOCIALAUDIT_AUTH={mode}); the "
             "console signs in with the API token and is served in token mode only"
         )
-    return page("error.html", {"message": why, "signed_in": False, "csrf": "", "kinds": []}, status_code=503)
+    return page(
+        "error.html", {"message": why, "signed_in": False, "csrf": "", "kinds": []}, status_code=503
+    )
 
 
 def _sign_in_form(
@@ -586,6 +622,7 @@ def _summary_rows(items: list[Any]) -> list[dict[str, str]]:
             continue
         measure = str(item.get("metric", item.get("name", "")))
         where = item.get("group") or item.get("attribute")
+        where = None if where in ("all", "overall") else where
         rows.append(
             {
                 "metric": measure,

@@ -126,7 +126,9 @@ def test_sign_in_sets_a_strict_http_only_session_and_never_shows_the_token(
 def test_a_wrong_token_or_a_forged_sign_in_form_is_refused(app_client: TestClient) -> None:
     form = app_client.get("/console/sign-in")
     r = app_client.post(
-        "/console/sign-in", data={"csrf": _csrf(form.text), "token": "wrong"}, follow_redirects=False
+        "/console/sign-in",
+        data={"csrf": _csrf(form.text), "token": "wrong"},
+        follow_redirects=False,
     )
     assert r.status_code == 403 and "wrong token" in r.text
     r = app_client.post(
@@ -243,7 +245,8 @@ def test_an_inventory_scan_from_the_form_to_its_signed_report_links(
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
     assert re.search(r'data-metric="records"><th scope="row">records</th><td>40</td>', page)
     links = {
-        f: unescape(h) for h, f in re.findall(r'href="(/console/r/[^"]+)" data-format="([\w-]+)"', page)
+        f: unescape(h)
+        for h, f in re.findall(r'href="(/console/r/[^"]+)" data-format="([\w-]+)"', page)
     }
     assert set(links) == {"json", "html"}  # an inventory has its counts, no report
     assert TOKEN not in "".join(links.values())
