@@ -43,6 +43,7 @@ from audit.kinds._entry import (
     RunFunction,
 )
 from audit.kinds._spec import Cli, File, KindSpec, Progress, cli_of, file_fields, file_of
+from audit.kinds._wording import as_fields
 
 if TYPE_CHECKING:
     from audit.results import ResultDocument
@@ -62,6 +63,7 @@ __all__ = [
     "Registry",
     "ReportProfile",
     "RunFunction",
+    "as_fields",
     "cli_of",
     "file_fields",
     "file_of",

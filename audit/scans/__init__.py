@@ -64,6 +64,11 @@ from audit.scans._requests import (
 from audit.scans._steps import aggregate, dispatch, handle, resume, run_batch, submit_scan
 
 # isort: split
+# Issue 16: a scan's phase, cancelling and deleting (GET /scans, the console).
+from audit.scans._manage import cancel_scan, delete_scan, scan_prefix
+from audit.scans._phase import PHASES, Phase, ScanPhase, scan_phase
+
+# isort: split
 # Not in __all__, but reached as ``audit.scans.<name>`` by the API, the Lambda handlers,
 # benchmarks and tests: every other public name this module held before it became a package,
 # and the private ones tests use.
@@ -79,6 +84,7 @@ from audit.scans._pii_job import PiiJob as PiiJob
 from audit.scans._pii_outputs import _redacted_name as _redacted_name
 from audit.scans._records import MAX_PROBLEMS as MAX_PROBLEMS
 from audit.scans._records import ReadStats as ReadStats
+from audit.scans._reports import REPORT_FILES as REPORT_FILES
 from audit.scans._reports import REPORT_FORMATS as REPORT_FORMATS
 from audit.scans._reports import render_reports as render_reports
 from audit.scans._reports import report_key as report_key
@@ -99,6 +105,7 @@ from audit.scans._steps import result_key as result_key
 
 __all__ = [
     "KINDS",
+    "PHASES",
     "REQUESTS",
     "AggregateMessage",
     "AuditRequest",
@@ -107,12 +114,16 @@ __all__ = [
     "BatchRef",
     "DispatchMessage",
     "InventoryScan",
+    "Phase",
     "PiiScan",
     "ScanBase",
+    "ScanPhase",
     "ScanRequest",
     "Unit",
     "aggregate",
+    "cancel_scan",
     "current_batch",
+    "delete_scan",
     "dispatch",
     "handle",
     "parse_message",
@@ -121,5 +132,7 @@ __all__ = [
     "read_records",
     "resume",
     "run_batch",
+    "scan_phase",
+    "scan_prefix",
     "submit_scan",
 ]

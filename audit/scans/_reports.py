@@ -1,5 +1,5 @@
-"""A finished scan's transparency report (HTML, PDF): rendered by the aggregator, stored with the
-result, served by ``GET /scans/{id}/report``."""
+"""A finished scan's transparency report (HTML, PDF, Markdown, report JSON, DSA export): rendered
+by the aggregator, stored with the result, served by ``GET /scans/{id}/report``."""
 
 from __future__ import annotations
 
@@ -13,16 +13,29 @@ if TYPE_CHECKING:
 log = logging.getLogger("audit.scans")
 
 
-#: Report formats the aggregator renders next to the result, for ``GET /scans/{id}/report``.
-REPORT_FORMATS = ("html", "pdf")
+#: Report formats the aggregator renders next to the result, for ``GET /scans/{id}/report``:
+#: the transparency report (HTML, PDF), its Markdown summary, the report model as JSON, and
+#: the DSA export (section 1.6 rows as CSV, the qualitative text as Markdown).
+REPORT_FORMATS = ("html", "pdf", "md", "report-json", "dsa", "dsa-qualitative")
+
+#: Where each format is stored, under ``scans/<id>/`` (the names ``socialaudit report`` writes).
+REPORT_FILES = {
+    "html": "report.html",
+    "pdf": "report.pdf",
+    "md": "report.md",
+    "report-json": "report.json",
+    "dsa": "dsa-section-1.6.csv",
+    "dsa-qualitative": "dsa-qualitative.md",
+}
 
 
 def report_key(scan_id: str, fmt: str) -> str:
-    return f"scans/{scan_id}/report.{fmt}"
+    return f"scans/{scan_id}/{REPORT_FILES.get(fmt, f'report.{fmt}')}"
 
 
 def render_reports(backend: Backend, scan_id: str, items: list[dict[str, Any]]) -> dict[str, str]:
-    """Render a finished scan's transparency report (HTML, PDF) and store it with the result.
+    """Render a finished scan's report in every :data:`REPORT_FORMATS` and store it with the
+    result.
 
     Done by the aggregator, which has the report libraries (the API function has not: it
     serves the stored bytes). A format that cannot be rendered here does not fail the scan.
@@ -38,7 +51,16 @@ def render_reports(backend: Backend, scan_id: str, items: list[dict[str, Any]]) 
         Per format, ``"ok"`` or ``"unavailable: <reason>"`` (shown to API clients).
     """
     try:
-        from audit.report import build_report, chart_svgs, render_html, render_pdf
+        from audit.report import (
+            build_report,
+            chart_svgs,
+            render_dsa_csv,
+            render_dsa_text,
+            render_html,
+            render_json,
+            render_markdown,
+            render_pdf,
+        )
     except ImportError as exc:  # pragma: no cover - depends on the install
         return dict.fromkeys(REPORT_FORMATS, f"unavailable: report libraries missing ({exc})")
     if "schema_version" not in items[0]:  # an inventory: counts, not an audit
@@ -54,6 +76,21 @@ def render_reports(backend: Backend, scan_id: str, items: list[dict[str, Any]]) 
     except Exception as exc:  # the report must not lose the result stored above
         log.warning("scan %s: HTML report not rendered: %s", scan_id, type(exc).__name__)
         return dict.fromkeys(REPORT_FORMATS, f"unavailable: {type(exc).__name__}: {exc}")
+    # The text formats, from the same report model as the HTML.
+    text_renderers = {
+        "md": render_markdown,
+        "report-json": render_json,
+        "dsa": render_dsa_csv,
+        "dsa-qualitative": render_dsa_text,
+    }
+    for fmt, render in text_renderers.items():
+        try:
+            text = render(model)
+            backend.store.put_blob(report_key(scan_id, fmt), text.encode())
+            status[fmt] = "ok"
+        except Exception as exc:
+            log.warning("scan %s: %s report not rendered: %s", scan_id, fmt, type(exc).__name__)
+            status[fmt] = f"unavailable: {type(exc).__name__}: {exc}"
     try:
         import tempfile
 

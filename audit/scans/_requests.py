@@ -40,7 +40,9 @@ from audit.kinds import (
     file_fields,
     format_validation_error,
 )
+from audit.kinds._wording import http_description
 from audit.kinds.recommendation import BUILT_IN_RECOMMENDERS
+from audit.scans._examples import field_example
 
 __all__ = [
     "HTTP_RECOMMENDERS",
@@ -80,11 +82,17 @@ class ScanBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str
-    name: str | None = Field(default=None, max_length=_MAX_NAME, description="name of the scan")
+    name: str | None = Field(
+        default=None,
+        max_length=_MAX_NAME,
+        description="name of the scan (shown in the scan list; filter on it with ?name=)",
+        examples=["weekly audit"],
+    )
     policy: Annotated[str | None, File("config")] = Field(
         default=None,
         max_length=_MAX_URI,
         description="release-gate policy to apply to the result (a file shipped with the app)",
+        examples=["policies/default.yaml"],
     )
 
 
@@ -99,9 +107,14 @@ class InventoryScan(ScanBase):
         min_length=1,
         max_length=_MAX_URI,
         description="s3://bucket/prefix/ (or a local file or folder in local mode)",
+        examples=["/srv/socialaudit/data/posts/"],
     )
     text_field: str = Field(
-        "text", min_length=1, max_length=_MAX_NAME, description="record field (dotted path)"
+        "text",
+        min_length=1,
+        max_length=_MAX_NAME,
+        description="record field (dotted path)",
+        examples=["text"],
     )
 
 
@@ -188,8 +201,13 @@ def request_model(entry: AuditKind[Any]) -> type[AuditRequest]:
         extra: dict[str, Any] = dict(rules.limits.get(name, {}))
         if name == "resamples":
             extra.setdefault("le", rules.max_resamples)
-        if name in rules.described:
-            extra["description"] = rules.described[name]
+        # Issue 16: described and exemplified for HTTP (fields, not flags, in the wording).
+        text = rules.described.get(name, info.description or "")
+        extra["description"] = http_description(name, info, text)
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        example = field_example(entry.name, name, default)
+        if example is not None:
+            extra["examples"] = [example]
         if extra:
             info = FieldInfo.merge_field_infos(info, Field(**extra))
         annotation: Any = info.annotation

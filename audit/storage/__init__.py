@@ -59,6 +59,17 @@ from audit.storage._sources import OUTPUTS_PREFIX, SourceObject, Sources
 from audit.storage._store import IdempotencyConflictError, ScanRecord, ScanStore
 
 # isort: split
+# Issue 16 (listing, cancelling, deleting scans: GET /scans and the console).
+from audit.storage._store import (
+    ACTIVE_STATUSES,
+    MAX_PAGE,
+    SCAN_STATUSES,
+    ScanActiveError,
+    ScanFilter,
+    ScanPage,
+)
+
+# isort: split
 # Not in __all__, but reached as ``audit.storage.<name>`` by the scans, the Lambda handlers and
 # tests: every other public name this module held before it became a package, and ``_now_iso``.
 from audit.storage._queues import SQS_MAX_BYTES as SQS_MAX_BYTES
@@ -70,6 +81,7 @@ from audit.storage._store import _now_iso as _now_iso
 from audit.storage._store import request_hash as request_hash
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "ENV_AGGREGATE_QUEUE",
     "ENV_BACKEND",
     "ENV_BATCH_BYTES",
@@ -81,8 +93,10 @@ __all__ = [
     "ENV_TABLE",
     "ENV_WORKERS",
     "ENV_WORK_QUEUE",
+    "MAX_PAGE",
     "OUTPUTS_PREFIX",
     "QUEUES",
+    "SCAN_STATUSES",
     "AwsStore",
     "Backend",
     "CollectingQueue",
@@ -90,6 +104,9 @@ __all__ = [
     "LocalQueue",
     "LocalStore",
     "Queue",
+    "ScanActiveError",
+    "ScanFilter",
+    "ScanPage",
     "ScanRecord",
     "ScanStore",
     "Settings",

@@ -11,15 +11,28 @@ from typing import Any, Literal, cast
 
 from audit.storage._aws_clients import _error_code
 from audit.storage._store import (
+    _ACTIVE_MESSAGE,
     _REUSED_KEY,
+    ACTIVE_STATUSES,
     IDEMPOTENCY_TTL_S,
     IdempotencyConflictError,
+    ScanActiveError,
+    ScanFilter,
+    ScanPage,
     ScanRecord,
     ScanStatus,
     ScanStore,
     _now_iso,
+    decode_cursor,
+    encode_cursor,
+    page_limit,
     request_hash,
 )
+
+#: The table's index of scans newest first (``template.yaml``): every scan item carries
+#: ``listing = "SCAN"`` (its partition) and is sorted by ``created_at``.
+LISTING_INDEX = "by-created"
+_LISTING = {"S": "SCAN"}
 
 
 def _scan_key(scan_id: str) -> dict[str, Any]:
@@ -118,6 +131,7 @@ class AwsStore(ScanStore):
             "batches_finished": {"N": "0"},
             "records_done": {"N": "0"},
             "lease_until": {"N": "0"},
+            "listing": _LISTING,
         }
         items: list[dict[str, Any]] = [
             {
@@ -132,6 +146,7 @@ class AwsStore(ScanStore):
         if idempotency_key is not None:
             khash = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()
             key = {"pk": {"S": f"IDEMPOTENCY#{khash}"}, "sk": {"S": "META"}}
+            scan_item["idempotency_pk"] = key["pk"]  # deleted with the scan
         for _ in range(20):
             now = int(time.time())
             if key is not None:
@@ -334,3 +349,127 @@ class AwsStore(ScanStore):
             if _error_code(exc) in ("NoSuchKey", "404"):
                 raise KeyError(key) from None
             raise
+
+    # -- listing, cancelling, deleting (issue 16) -------------------------------------------
+
+    def list_scans(
+        self, where: ScanFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> ScanPage:
+        where = where or ScanFilter()
+        limit = page_limit(limit)
+        kw: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": LISTING_INDEX,
+            "KeyConditionExpression": "listing = :l",
+            "ExpressionAttributeValues": {":l": _LISTING},
+            "ScanIndexForward": False,
+            "Limit": max(limit + 1, 25),
+        }
+        filters, names = [], {}
+        if where.kind is not None:
+            filters.append("#k = :k")
+            names["#k"] = "kind"
+            kw["ExpressionAttributeValues"][":k"] = {"S": where.kind}
+        if where.status is not None:
+            filters.append("#s = :s")
+            names["#s"] = "status"
+            kw["ExpressionAttributeValues"][":s"] = {"S": where.status}
+        if filters:
+            kw["FilterExpression"] = " AND ".join(filters)
+            kw["ExpressionAttributeNames"] = names
+        if cursor:
+            created_at, scan_id = decode_cursor(cursor)
+            kw["ExclusiveStartKey"] = {
+                **_scan_key(scan_id),
+                "listing": _LISTING,
+                "created_at": {"S": created_at},
+            }
+        kept: list[ScanRecord] = []
+        while len(kept) <= limit:
+            page = self.ddb.query(**kw)
+            for item in page.get("Items", []):
+                scan = self._record(item)
+                if where.keeps(scan):  # the name filter is ScanFilter's own
+                    kept.append(scan)
+            if "LastEvaluatedKey" not in page:
+                break
+            kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        more = len(kept) > limit
+        return ScanPage(kept[:limit], encode_cursor(kept[limit - 1]) if more else None)
+
+    def cancel_scan(self, scan_id: str) -> ScanRecord | None:
+        done = self._update(
+            scan_id,
+            UpdateExpression="SET #s = :cancelled, updated_at = :t, lease_until = :zero",
+            ConditionExpression="#s IN (:queued, :running)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":cancelled": {"S": "cancelled"},
+                ":t": {"S": _now_iso()},
+                ":zero": {"N": "0"},
+                ":queued": {"S": "queued"},
+                ":running": {"S": "running"},
+            },
+        )
+        return done if done is not None else self.get_scan(scan_id)
+
+    def delete_scan(self, scan_id: str) -> bool:
+        got = self.ddb.get_item(TableName=self.table, Key=_scan_key(scan_id), ConsistentRead=True)
+        item = got.get("Item")
+        if item is None:
+            return False
+        scan = self._record(item)
+        if scan.status in ACTIVE_STATUSES:
+            raise ScanActiveError(_ACTIVE_MESSAGE.format(scan_id, scan.status, scan_id))
+        try:
+            self.ddb.delete_item(
+                TableName=self.table,
+                Key=_scan_key(scan_id),
+                ConditionExpression="NOT #s IN (:queued, :running)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":queued": {"S": "queued"},
+                    ":running": {"S": "running"},
+                },
+            )
+        except Exception as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                raise ScanActiveError(_ACTIVE_MESSAGE.format(scan_id, "active", scan_id)) from None
+            raise
+        if "idempotency_pk" in item:
+            key = {"pk": item["idempotency_pk"], "sk": {"S": "META"}}
+            self.ddb.delete_item(TableName=self.table, Key=key)
+        kw: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :b)",
+            "ExpressionAttributeValues": {":pk": {"S": f"SCAN#{scan_id}"}, ":b": {"S": "BATCH#"}},
+            "ProjectionExpression": "pk, sk",
+        }
+        while True:
+            page = self.ddb.query(**kw)
+            keys = [{"pk": i["pk"], "sk": i["sk"]} for i in page.get("Items", [])]
+            for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 at a time
+                requests = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+                while requests:
+                    out = self.ddb.batch_write_item(RequestItems={self.table: requests})
+                    requests = out.get("UnprocessedItems", {}).get(self.table, [])
+            if "LastEvaluatedKey" not in page:
+                return True
+            kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete_blobs(self, prefix: str) -> int:
+        if not prefix.endswith("/"):
+            raise ValueError(f"a blob prefix ends in '/': {prefix!r}")
+        n = 0
+        kw: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        while True:
+            page = self.s3.list_objects_v2(**kw)
+            objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if objects:
+                self.s3.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
+                )
+                n += len(objects)
+            if not page.get("IsTruncated"):
+                return n
+            kw["ContinuationToken"] = page["NextContinuationToken"]

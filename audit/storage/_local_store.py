@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -13,12 +14,20 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from audit.storage._store import (
+    _ACTIVE_MESSAGE,
     _REUSED_KEY,
+    ACTIVE_STATUSES,
     IDEMPOTENCY_TTL_S,
     IdempotencyConflictError,
+    ScanActiveError,
+    ScanFilter,
+    ScanPage,
     ScanRecord,
     ScanStore,
     _now_iso,
+    decode_cursor,
+    encode_cursor,
+    page_limit,
     request_hash,
 )
 
@@ -52,6 +61,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     request_hash TEXT NOT NULL,
     expires_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS scans_newest ON scans (created_at, id);
 """
 
 _COLUMNS = (
@@ -303,3 +313,74 @@ class LocalStore(ScanStore):
             return self._path(key).read_bytes()
         except FileNotFoundError:
             raise KeyError(key) from None
+
+    # -- listing, cancelling, deleting (issue 16) -------------------------------------------
+
+    def list_scans(
+        self, where: ScanFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> ScanPage:
+        where = where or ScanFilter()
+        limit = page_limit(limit)
+        conds, args = [], []
+        if where.kind is not None:
+            conds.append("kind = ?")
+            args.append(where.kind)
+        if where.status is not None:
+            conds.append("status = ?")
+            args.append(where.status)
+        if cursor:
+            created_at, scan_id = decode_cursor(cursor)
+            conds.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            args += [created_at, created_at, scan_id]
+        sql = f"SELECT {_COLUMNS} FROM scans"
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        sql += " ORDER BY created_at DESC, id DESC"
+        con = self._connect()
+        try:
+            kept: list[ScanRecord] = []
+            for row in con.execute(sql, args):  # the name filter is ScanFilter's own
+                scan = self._record(row)
+                if where.keeps(scan):
+                    kept.append(scan)
+                    if len(kept) > limit:
+                        break
+        finally:
+            con.close()
+        more = len(kept) > limit
+        return ScanPage(kept[:limit], encode_cursor(kept[limit - 1]) if more else None)
+
+    def cancel_scan(self, scan_id: str) -> ScanRecord | None:
+        def tx(con: sqlite3.Connection) -> ScanRecord | None:
+            con.execute(
+                "UPDATE scans SET status = 'cancelled', updated_at = ?, lease_until = 0 "
+                "WHERE id = ? AND status IN ('queued', 'running')",
+                (_now_iso(), scan_id),
+            )
+            return self._get(con, scan_id)
+
+        return cast(ScanRecord | None, self._write(tx))
+
+    def delete_scan(self, scan_id: str) -> bool:
+        def tx(con: sqlite3.Connection) -> bool:
+            scan = self._get(con, scan_id)
+            if scan is None:
+                return False
+            if scan.status in ACTIVE_STATUSES:
+                raise ScanActiveError(_ACTIVE_MESSAGE.format(scan_id, scan.status, scan_id))
+            con.execute("DELETE FROM batches WHERE scan_id = ?", (scan_id,))
+            con.execute("DELETE FROM idempotency WHERE scan_id = ?", (scan_id,))
+            con.execute("DELETE FROM scans WHERE id = ?", (scan_id,))
+            return True
+
+        return cast(bool, self._write(tx))
+
+    def delete_blobs(self, prefix: str) -> int:
+        if not prefix.endswith("/"):
+            raise ValueError(f"a blob prefix ends in '/': {prefix!r}")
+        folder = self._path(prefix.rstrip("/"))
+        if not folder.is_dir():
+            return 0
+        n = sum(1 for p in folder.rglob("*") if p.is_file())
+        shutil.rmtree(folder, ignore_errors=True)
+        return n

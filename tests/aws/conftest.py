@@ -169,6 +169,7 @@ def _create_resources(endpoint: str, suffix: str) -> tuple[Settings, dict[str, A
         TableName=settings.table,
         AttributeDefinitions=table["AttributeDefinitions"],
         KeySchema=table["KeySchema"],
+        GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
         BillingMode=table["BillingMode"],
         SSESpecification={"Enabled": True, "SSEType": "KMS"},
     )

@@ -73,7 +73,8 @@ def test_a_classification_scan_reads_its_test_set_from_s3(aws: AwsEnv, tmp_path:
     assert data_input["sha256"] == next(
         i["sha256"] for i in direct["provenance"]["inputs"] if i["role"] == "data"
     )
-    assert view["reports"] == {"html": "ok", "pdf": "ok"}  # rendered by the aggregator
+    # rendered by the aggregator: HTML, PDF, Markdown, report JSON, DSA rows and text
+    assert view["reports"] == dict.fromkeys(scans.REPORT_FORMATS, "ok")
     assert view["gate"]["policy"] == "default@1.1.0"
     html = make_backend(aws.settings, clients=aws.clients).store.get_blob(
         scans.report_key(view["id"], "html")

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from audit.api import MAX_BODY_BYTES, create_app
+from audit.scans import REPORT_FORMATS
 from audit.storage import ScanRecord, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -563,7 +564,8 @@ def test_serve_answers_refuses_and_runs_a_scan(tmp_path: Path) -> None:
             assert view["status"] == "succeeded" and view["progress"]["records_done"] == 300
             counts = {item["metric"]: item["value"] for item in view["summary"]}
             assert counts["records_with_pii"] == 100 and counts["records_scanned"] == 300
-            assert view["reports"] == {"html": "ok", "pdf": "ok"}
+            # HTML, PDF, Markdown, report JSON, DSA rows and text: all rendered
+            assert view["reports"] == dict.fromkeys(REPORT_FORMATS, "ok")
             doc = c.get(f"/scans/{scan_id}/report?format=json", headers=AUTH)
             page = c.get(f"/scans/{scan_id}/report?format=html", headers=AUTH)
             pdf = c.get(f"/scans/{scan_id}/report?format=pdf", headers=AUTH)

@@ -19,6 +19,8 @@ from audit.storage import (
     IdempotencyConflictError,
     LocalQueue,
     LocalStore,
+    ScanActiveError,
+    ScanFilter,
     ScanRecord,
     ScanStore,
     Settings,
@@ -155,6 +157,92 @@ class StoreContract:
         assert store.get_blob("scans/x/plan.json") == b"{}"
         with pytest.raises(KeyError):
             store.get_blob("scans/x/none.json")
+
+    # -- listing, cancelling, deleting (issue 16) -------------------------------------------
+
+    def _made(self, store: ScanStore, n: int) -> list[str]:
+        """``n`` scans a second apart, alternately inventory and pii, named ``audit-<i>``."""
+        ids = []
+        for i in range(n):
+            kind = "inventory" if i % 2 == 0 else "pii"
+            at = f"2026-11-22T08:00:{i:02d}.000000Z"
+            record = ScanRecord(
+                f"{i:032x}", kind, "queued", {"kind": kind, "name": f"Audit-{i}"}, at, at
+            )
+            store.create_scan(record)
+            ids.append(record.id)
+        return ids
+
+    def test_scans_are_listed_newest_first_a_page_at_a_time(self, store: ScanStore) -> None:
+        ids = self._made(store, 7)
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = store.list_scans(limit=3, cursor=cursor)
+            seen += [s.id for s in page.scans]
+            pages += 1
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == ids[::-1] and pages == 3
+        with pytest.raises(ValueError, match="cursor"):
+            store.list_scans(cursor="not-a-cursor")
+        with pytest.raises(ValueError, match="limit"):
+            store.list_scans(limit=0)
+
+    def test_scans_are_filtered_by_kind_status_and_name(self, store: ScanStore) -> None:
+        ids = self._made(store, 6)
+        store.complete_scan(ids[3], status="succeeded")
+        pii = store.list_scans(ScanFilter(kind="pii"), limit=2)
+        assert [s.id for s in pii.scans] == [ids[5], ids[3]] and pii.next_cursor
+        rest = store.list_scans(ScanFilter(kind="pii"), limit=2, cursor=pii.next_cursor)
+        assert [s.id for s in rest.scans] == [ids[1]] and rest.next_cursor is None
+        done = store.list_scans(ScanFilter(status="succeeded"))
+        assert [s.id for s in done.scans] == [ids[3]]
+        named = store.list_scans(ScanFilter(name="audit-4"))  # any case
+        assert [s.id for s in named.scans] == [ids[4]]
+        assert store.list_scans(ScanFilter(kind="pii", status="failed")).scans == []
+
+    def test_cancel_stops_a_scan_and_nothing_finishes_it_after(self, store: ScanStore) -> None:
+        sid = "c" * 32
+        store.create_scan(new_scan(sid))
+        store.start_scan(sid, 2)
+        cancelled = store.cancel_scan(sid)
+        assert cancelled is not None and cancelled.status == "cancelled"
+        store.finish_batch(sid, 1, records=5)
+        store.finish_batch(sid, 2, records=5)
+        assert store.claim_aggregation(sid, 60) is None  # no aggregator takes it
+        assert not store.complete_scan(sid, status="succeeded")
+        assert store.get_scan(sid).status == "cancelled"  # type: ignore[union-attr]
+        assert store.cancel_scan("d" * 32) is None
+        done = "e" * 32
+        store.create_scan(new_scan(done))
+        store.complete_scan(done, status="succeeded")
+        assert store.cancel_scan(done).status == "succeeded"  # type: ignore[union-attr]
+
+    def test_delete_removes_a_finished_scan_and_refuses_an_active_one(
+        self, store: ScanStore
+    ) -> None:
+        sid = "f" * 32
+        store.create_scan(new_scan(sid), "key-f")
+        store.start_scan(sid, 1)
+        with pytest.raises(ScanActiveError, match="cancel it first"):
+            store.delete_scan(sid)
+        store.finish_batch(sid, 1, records=3)
+        store.complete_scan(sid, status="succeeded", result_key=f"scans/{sid}/result.json")
+        store.put_json(f"scans/{sid}/result.json", {"n": 1})
+        store.put_json(f"scans/{sid}/partials/00000001.json", {"n": 1})
+        store.put_json("scans/other/result.json", {"n": 2})
+        assert store.delete_blobs(f"scans/{sid}/") == 2
+        assert store.delete_scan(sid)
+        assert store.get_scan(sid) is None and not store.delete_scan(sid)
+        assert store.list_scans().scans == []
+        with pytest.raises(KeyError):
+            store.get_blob(f"scans/{sid}/result.json")
+        assert store.get_json("scans/other/result.json") == {"n": 2}
+        assert store.delete_blobs(f"scans/{sid}/") == 0
+        # the Idempotency-Key went with it: the same key makes a new scan
+        again, created = store.create_scan(new_scan("0f" * 16), "key-f")
+        assert created and again.id == "0f" * 16
 
 
 class TestLocalStore(StoreContract):
